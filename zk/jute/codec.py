@@ -178,7 +178,8 @@ class Writer:
 class JuteType(Protocol):
     """One jute type: its name in zookeeper.jute and its two directions."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def read(self, r: Reader) -> Any: ...
 
@@ -316,7 +317,8 @@ def record(module: str) -> Callable[[type[R]], type[R]]:
     def wrap(cls: type[R]) -> type[R]:
         dc = dataclasses.dataclass(frozen=True, slots=True)(cls)
         hints = typing.get_type_hints(dc, include_extras=True)
-        dc.FIELDS = tuple((f.name, _jute_type_of(hints[f.name])) for f in dataclasses.fields(dc))
+        fields = dataclasses.fields(dc)  # type: ignore[arg-type]  # dc is a dataclass now
+        dc.FIELDS = tuple((f.name, _jute_type_of(hints[f.name])) for f in fields)
         dc.JUTE_NAME = f"{module}.{cls.__name__}"
         return dc
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-
 from zk.jute.codec import USTRING, Bool, Buffer, Int, Long, Record, UString, record, vector
 
 DATA = "org.apache.zookeeper.data"
@@ -31,6 +30,11 @@ TXN = "org.apache.zookeeper.txn"
 
 __all__ = [
     "ACL",
+    "DATA",
+    "PERSISTENCE",
+    "PROTO",
+    "QUORUM",
+    "TXN",
     "AddWatchRequest",
     "AuthPacket",
     "CheckVersionRequest",
@@ -49,7 +53,6 @@ __all__ = [
     "CreateTTLTxn",
     "CreateTxn",
     "CreateTxnV0",
-    "DATA",
     "DeleteRequest",
     "DeleteTxn",
     "ErrorResponse",
@@ -76,9 +79,6 @@ __all__ = [
     "LearnerInfo",
     "MultiHeader",
     "MultiTxn",
-    "PERSISTENCE",
-    "PROTO",
-    "QUORUM",
     "QuorumAuthPacket",
     "QuorumPacket",
     "ReconfigRequest",
@@ -102,7 +102,6 @@ __all__ = [
     "Strings",
     "SyncRequest",
     "SyncResponse",
-    "TXN",
     "Txn",
     "TxnDigest",
     "TxnHeader",
@@ -122,12 +121,10 @@ class Id(Record):
     id: UString
 
 
-
 @record(DATA)
 class ACL(Record):
     perms: Int
     id: Id
-
 
 
 @record(DATA)
@@ -145,7 +142,6 @@ class Stat(Record):
     pzxid: Long
 
 
-
 @record(DATA)
 class StatPersisted(Record):
     czxid: Long
@@ -159,12 +155,10 @@ class StatPersisted(Record):
     pzxid: Long
 
 
-
 @record(DATA)
 class ClientInfo(Record):
     authScheme: UString
     user: UString
-
 
 
 # --- org.apache.zookeeper.proto -------------------------------------------------------
@@ -180,7 +174,6 @@ class ConnectRequest(Record):
     readOnly: Bool
 
 
-
 @record(PROTO)
 class ConnectResponse(Record):
     protocolVersion: Int
@@ -190,14 +183,12 @@ class ConnectResponse(Record):
     readOnly: Bool
 
 
-
 @record(PROTO)
 class SetWatches(Record):
     relativeZxid: Long
     dataWatches: Strings
     existWatches: Strings
     childWatches: Strings
-
 
 
 @record(PROTO)
@@ -210,12 +201,10 @@ class SetWatches2(Record):
     persistentRecursiveWatches: Strings
 
 
-
 @record(PROTO)
 class RequestHeader(Record):
     xid: Int
     type: Int
-
 
 
 @record(PROTO)
@@ -225,13 +214,11 @@ class MultiHeader(Record):
     err: Int
 
 
-
 @record(PROTO)
 class AuthPacket(Record):
     type: Int
     scheme: UString
     auth: Buffer
-
 
 
 @record(PROTO)
@@ -241,12 +228,10 @@ class ReplyHeader(Record):
     err: Int
 
 
-
 @record(PROTO)
 class GetDataRequest(Record):
     path: UString
     watch: Bool
-
 
 
 @record(PROTO)
@@ -254,7 +239,6 @@ class SetDataRequest(Record):
     path: UString
     data: Buffer
     version: Int
-
 
 
 @record(PROTO)
@@ -265,11 +249,9 @@ class ReconfigRequest(Record):
     curConfigId: Long
 
 
-
 @record(PROTO)
 class SetDataResponse(Record):
     stat: Stat
-
 
 
 @record(PROTO)
@@ -277,17 +259,14 @@ class GetSASLRequest(Record):
     token: Buffer
 
 
-
 @record(PROTO)
 class SetSASLRequest(Record):
     token: Buffer
 
 
-
 @record(PROTO)
 class SetSASLResponse(Record):
     token: Buffer
-
 
 
 @record(PROTO)
@@ -296,7 +275,6 @@ class CreateRequest(Record):
     data: Buffer
     acl: Annotated[list[ACL] | None, vector(ACL)]
     flags: Int
-
 
 
 @record(PROTO)
@@ -308,12 +286,10 @@ class CreateTTLRequest(Record):
     ttl: Long
 
 
-
 @record(PROTO)
 class DeleteRequest(Record):
     path: UString
     version: Int
-
 
 
 @record(PROTO)
@@ -322,11 +298,9 @@ class GetChildrenRequest(Record):
     watch: Bool
 
 
-
 @record(PROTO)
 class GetAllChildrenNumberRequest(Record):
     path: UString
-
 
 
 @record(PROTO)
@@ -335,12 +309,10 @@ class GetChildren2Request(Record):
     watch: Bool
 
 
-
 @record(PROTO)
 class CheckVersionRequest(Record):
     path: UString
     version: Int
-
 
 
 @record(PROTO)
@@ -348,11 +320,9 @@ class GetMaxChildrenRequest(Record):
     path: UString
 
 
-
 @record(PROTO)
 class GetMaxChildrenResponse(Record):
     max: Int
-
 
 
 @record(PROTO)
@@ -361,11 +331,9 @@ class SetMaxChildrenRequest(Record):
     max: Int
 
 
-
 @record(PROTO)
 class SyncRequest(Record):
     path: UString
-
 
 
 @record(PROTO)
@@ -373,11 +341,9 @@ class SyncResponse(Record):
     path: UString
 
 
-
 @record(PROTO)
 class GetACLRequest(Record):
     path: UString
-
 
 
 @record(PROTO)
@@ -387,18 +353,15 @@ class SetACLRequest(Record):
     version: Int
 
 
-
 @record(PROTO)
 class SetACLResponse(Record):
     stat: Stat
-
 
 
 @record(PROTO)
 class AddWatchRequest(Record):
     path: UString
     mode: Int
-
 
 
 @record(PROTO)
@@ -408,17 +371,14 @@ class WatcherEvent(Record):
     path: UString
 
 
-
 @record(PROTO)
 class ErrorResponse(Record):
     err: Int
 
 
-
 @record(PROTO)
 class CreateResponse(Record):
     path: UString
-
 
 
 @record(PROTO)
@@ -427,18 +387,15 @@ class Create2Response(Record):
     stat: Stat
 
 
-
 @record(PROTO)
 class ExistsRequest(Record):
     path: UString
     watch: Bool
 
 
-
 @record(PROTO)
 class ExistsResponse(Record):
     stat: Stat
-
 
 
 @record(PROTO)
@@ -447,17 +404,14 @@ class GetDataResponse(Record):
     stat: Stat
 
 
-
 @record(PROTO)
 class GetChildrenResponse(Record):
     children: Strings
 
 
-
 @record(PROTO)
 class GetAllChildrenNumberResponse(Record):
     totalNumber: Int
-
 
 
 @record(PROTO)
@@ -466,12 +420,10 @@ class GetChildren2Response(Record):
     stat: Stat
 
 
-
 @record(PROTO)
 class GetACLResponse(Record):
     acl: Annotated[list[ACL] | None, vector(ACL)]
     stat: Stat
-
 
 
 @record(PROTO)
@@ -480,12 +432,10 @@ class CheckWatchesRequest(Record):
     type: Int
 
 
-
 @record(PROTO)
 class RemoveWatchesRequest(Record):
     path: UString
     type: Int
-
 
 
 @record(PROTO)
@@ -493,17 +443,14 @@ class GetEphemeralsRequest(Record):
     prefixPath: UString
 
 
-
 @record(PROTO)
 class GetEphemeralsResponse(Record):
     ephemerals: Strings
 
 
-
 @record(PROTO)
 class WhoAmIResponse(Record):
     clientInfo: Annotated[list[ClientInfo] | None, vector(ClientInfo)]
-
 
 
 # --- org.apache.zookeeper.server.quorum -----------------------------------------------
@@ -516,7 +463,6 @@ class LearnerInfo(Record):
     configVersion: Long
 
 
-
 @record(QUORUM)
 class QuorumPacket(Record):
     type: Int
@@ -525,13 +471,11 @@ class QuorumPacket(Record):
     authinfo: Annotated[list[Id] | None, vector(Id)]
 
 
-
 @record(QUORUM)
 class QuorumAuthPacket(Record):
     magic: Long
     status: Int
     token: Buffer
-
 
 
 # --- org.apache.zookeeper.server.persistence ------------------------------------------
@@ -544,7 +488,6 @@ class FileHeader(Record):
     dbid: Long
 
 
-
 # --- org.apache.zookeeper.txn ---------------------------------------------------------
 
 
@@ -552,7 +495,6 @@ class FileHeader(Record):
 class TxnDigest(Record):
     version: Int
     treeDigest: Long
-
 
 
 @record(TXN)
@@ -564,14 +506,12 @@ class TxnHeader(Record):
     type: Int
 
 
-
 @record(TXN)
 class CreateTxnV0(Record):
     path: UString
     data: Buffer
     acl: Annotated[list[ACL] | None, vector(ACL)]
     ephemeral: Bool
-
 
 
 @record(TXN)
@@ -583,7 +523,6 @@ class CreateTxn(Record):
     parentCVersion: Int
 
 
-
 @record(TXN)
 class CreateTTLTxn(Record):
     path: UString
@@ -591,7 +530,6 @@ class CreateTTLTxn(Record):
     acl: Annotated[list[ACL] | None, vector(ACL)]
     parentCVersion: Int
     ttl: Long
-
 
 
 @record(TXN)
@@ -602,11 +540,9 @@ class CreateContainerTxn(Record):
     parentCVersion: Int
 
 
-
 @record(TXN)
 class DeleteTxn(Record):
     path: UString
-
 
 
 @record(TXN)
@@ -616,12 +552,10 @@ class SetDataTxn(Record):
     version: Int
 
 
-
 @record(TXN)
 class CheckVersionTxn(Record):
     path: UString
     version: Int
-
 
 
 @record(TXN)
@@ -631,12 +565,10 @@ class SetACLTxn(Record):
     version: Int
 
 
-
 @record(TXN)
 class SetMaxChildrenTxn(Record):
     path: UString
     max: Int
-
 
 
 @record(TXN)
@@ -644,17 +576,14 @@ class CreateSessionTxn(Record):
     timeOut: Int
 
 
-
 @record(TXN)
 class CloseSessionTxn(Record):
     paths2Delete: Strings
 
 
-
 @record(TXN)
 class ErrorTxn(Record):
     err: Int
-
 
 
 @record(TXN)
@@ -663,8 +592,6 @@ class Txn(Record):
     data: Buffer
 
 
-
 @record(TXN)
 class MultiTxn(Record):
     txns: Annotated[list[Txn] | None, vector(Txn)]
-

@@ -1,0 +1,94 @@
+"""The Request: one client operation on its way down the processor chain.
+
+A Request is born in the server connection when a packet arrives (or inside the server
+for internal operations: createSession, closeSession on expiry, deleteContainer), is
+filled in by PrepRequestProcessor (the TxnHeader with its zxid, and the txn record, for
+writes), passes the sync stage, and is answered by FinalRequestProcessor.
+
+``ChangeRecord`` is Prep's view of a node *after* every transaction it has already
+prepared but Final has not yet applied: Prep must check a create against a parent that a
+queued create in the same batch already made, for example.
+
+Mirrors: org.apache.zookeeper.server.Request and ZooKeeperServer.ChangeRecord.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Protocol
+
+from zk.jute.codec import Record
+from zk.jute.records import ACL, Id, ReplyHeader, StatPersisted, TxnHeader
+from zk.protocol.errors import KeeperException
+from zk.protocol.messages import MultiRequest, MultiResponse
+from zk.watch.events import Watcher
+
+__all__ = ["OWNER", "ChangeRecord", "Request", "RequestOwner"]
+
+# The session owner every request of a standalone server carries (Java's ServerCnxn.me):
+# with one server there is nowhere else a session could have moved to.
+OWNER = object()
+
+
+class RequestOwner(Watcher, Protocol):
+    """What the chain needs from the connection a request came in on.
+
+    Mirrors: org.apache.zookeeper.server.ServerCnxn (the part the processors call).
+    """
+
+    session_id: int
+    session_timeout: int
+    auth_info: list[Id]
+
+    def send_response(self, header: ReplyHeader, body: Record | MultiResponse | None) -> None:
+        """Queue a reply; the connection writes a batch of them at once."""
+
+    def finish_session_init(self, valid: bool) -> None:
+        """Answer the ConnectRequest (ZooKeeperServer.finishSessionInit)."""
+
+    def send_close_session(self) -> None:
+        """Close the connection once the queued replies are written."""
+
+
+@dataclasses.dataclass(slots=True, eq=False)
+class Request:
+    """One operation. ``body`` is the decoded request record (None for ping,
+    closeSession, createSession and whoAmI); ``hdr``/``txn`` are set by Prep for writes."""
+
+    session_id: int
+    cxid: int
+    type: int
+    body: Record | MultiRequest | None
+    cnxn: RequestOwner | None
+    auth_info: list[Id] = dataclasses.field(default_factory=list)
+    hdr: TxnHeader | None = None
+    txn: Record | None = None
+    exception: KeeperException | None = None
+    zxid: int = -1
+    # createSession's negotiated timeout travels in the request, as in Java's ByteBuffer
+    session_timeout: int = 0
+    # deleteContainer is internal (ContainerManager): it names its path directly
+    path: str | None = None
+    create_time: int = 0
+
+    @property
+    def is_write(self) -> bool:
+        return self.hdr is not None
+
+
+@dataclasses.dataclass(slots=True)
+class ChangeRecord:
+    """A node as it will be once the outstanding transactions are applied.
+
+    ``stat`` is None for a node that an outstanding transaction deletes.
+    """
+
+    zxid: int
+    path: str
+    stat: StatPersisted | None
+    child_count: int
+    acl: list[ACL] | None
+    data: bytes | None = None
+
+    def duplicate(self, zxid: int) -> ChangeRecord:
+        return dataclasses.replace(self, zxid=zxid)
