@@ -135,6 +135,10 @@ class Reader:
     def read_vector_length(self) -> int:
         return self._read_length("vector")
 
+    def read_rest(self) -> bytes:
+        """Whatever is left, for a caller that decodes it later."""
+        return self._take(self.remaining)
+
 
 class Writer:
     """Appends jute primitives to a growing buffer.

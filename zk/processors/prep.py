@@ -78,6 +78,7 @@ from zk.protocol.errors import (
     NodeExistsException,
     NoNodeException,
     NotEmptyException,
+    ReconfigDisabledException,
     UnimplementedException,
 )
 from zk.protocol.messages import MultiRequest
@@ -305,6 +306,9 @@ class PrepRequestProcessor:
             self._check_acl(node.acl, Perms.READ, request.auth_info)
             assert node.stat is not None
             request.txn = CheckVersionTxn(path, _check_and_inc_version(node.stat.version, record.version, path))
+        elif op == OpCode.reconfig:
+            # dynamic reconfiguration needs an ensemble and reconfigEnabled=true
+            raise ReconfigDisabledException()
         elif op == OpCode.createSession:
             request.txn = CreateSessionTxn(request.session_timeout)
             self.session_tracker.track_session(request.session_id, request.session_timeout, self.elapsed_ms())
@@ -439,6 +443,7 @@ _WRITE_OPS = frozenset(
     {
         OpCode.create, OpCode.create2, OpCode.createTTL, OpCode.createContainer,
         OpCode.deleteContainer, OpCode.delete, OpCode.setData, OpCode.setACL, OpCode.check,
+        OpCode.reconfig,
     }
 )  # fmt: skip
 _MULTI_WRITE_OPS = frozenset(
