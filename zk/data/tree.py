@@ -62,7 +62,7 @@ from zk.jute.records import (
     StatPersisted,
     TxnHeader,
 )
-from zk.protocol.constants import EventType, OpCode
+from zk.protocol.constants import EventType, OpCode, op_name
 from zk.protocol.errors import Code, KeeperException, NodeExistsException, NoNodeException
 from zk.trace.tracer import NULL_TRACER, Tracer
 
@@ -434,7 +434,7 @@ class DataTree:
         if self.tracer.enabled:
             self.tracer.emit(
                 "data.txn.applied", zxid=rc.zxid, session=rc.client_id, cxid=rc.cxid,
-                op=_op_name(rc.type), path=rc.path, err=rc.err.name,
+                op=op_name(rc.type), path=rc.path, err=rc.err.name,
             )  # fmt: skip
         return rc
 
@@ -587,13 +587,6 @@ def _path(path: str | None) -> str:
     if path is None:
         raise ValueError("a txn without a path")
     return path
-
-
-def _op_name(op: int) -> str:
-    try:
-        return OpCode(op).name
-    except ValueError:
-        return str(op)
 
 
 def _decode_sub_txn(header: TxnHeader, sub_type: int, data: bytes | None) -> Record:

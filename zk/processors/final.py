@@ -56,7 +56,7 @@ from zk.jute.records import (
 from zk.processors.database import ZKDatabase
 from zk.processors.prep import PrepRequestProcessor
 from zk.processors.request import Request, RequestOwner
-from zk.protocol.constants import PING_XID, AddWatchMode, OpCode, Perms, WatcherType
+from zk.protocol.constants import PING_XID, AddWatchMode, OpCode, Perms, WatcherType, op_name
 from zk.protocol.errors import (
     BadArgumentsException,
     Code,
@@ -110,7 +110,7 @@ class FinalRequestProcessor:
         if self.tracer.enabled:
             self.tracer.emit(
                 "final.applied", session=hdr.clientId, cxid=hdr.cxid, zxid=hdr.zxid,
-                txn=_op_name(hdr.type), path=rc.path, err=rc.err,
+                txn=op_name(hdr.type), path=rc.path, err=rc.err,
             )  # fmt: skip
         return rc
 
@@ -145,7 +145,7 @@ class FinalRequestProcessor:
         if self.tracer.enabled:
             self.tracer.emit(
                 "final.reply", to=f"client:{request.session_id:#x}", session=request.session_id,
-                cxid=request.cxid, op=_op_name(request.type), zxid=last_zxid, err=int(err),
+                cxid=request.cxid, op=op_name(request.type), zxid=last_zxid, err=int(err),
             )  # fmt: skip
         cnxn.send_response(hdr, rsp)
         if request.type == OpCode.closeSession:
@@ -348,10 +348,3 @@ def _path(path: str | None) -> str:
     if path is None:
         raise BadArgumentsException()
     return path
-
-
-def _op_name(op: int) -> str:
-    try:
-        return OpCode(op).name
-    except ValueError:
-        return str(op)

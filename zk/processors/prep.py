@@ -68,7 +68,7 @@ from zk.jute.records import (
     TxnHeader,
 )
 from zk.processors.request import OWNER, ChangeRecord, Request
-from zk.protocol.constants import CreateMode, OpCode, Perms
+from zk.protocol.constants import CreateMode, OpCode, Perms, op_name
 from zk.protocol.errors import (
     BadArgumentsException,
     BadVersionException,
@@ -172,9 +172,9 @@ class PrepRequestProcessor:
                 "prep.request",
                 session=request.session_id,
                 cxid=request.cxid,
-                op=_op_name(op),
+                op=op_name(op),
                 zxid=request.hdr.zxid if request.hdr else None,
-                txn=_op_name(request.hdr.type) if request.hdr else None,
+                txn=op_name(request.hdr.type) if request.hdr else None,
                 err=int(request.exception.code) if request.exception else 0,
             )
 
@@ -483,10 +483,3 @@ def _replace(stat: StatPersisted | None, **changes: int) -> StatPersisted:
 
 def _with_type(hdr: TxnHeader, op: int) -> TxnHeader:
     return TxnHeader(hdr.clientId, hdr.cxid, hdr.zxid, hdr.time, op)
-
-
-def _op_name(op: int) -> str:
-    try:
-        return OpCode(op).name
-    except ValueError:
-        return str(op)

@@ -26,6 +26,7 @@ __all__ = [
     "OpCode",
     "Perms",
     "WatcherType",
+    "op_name",
 ]
 
 # Special xids: replies with these are not answers to a numbered request.
@@ -71,6 +72,14 @@ class OpCode(enum.IntEnum):
     createSession = -10
     closeSession = -11
     error = -1
+
+
+def op_name(op: int) -> str:
+    """The opcode's name for logs and traces; the number itself if it is not one."""
+    try:
+        return OpCode(op).name
+    except ValueError:
+        return str(op)
 
 
 class Perms(enum.IntFlag):

@@ -34,7 +34,7 @@ from zk.processors.final import FinalRequestProcessor
 from zk.processors.prep import PrepRequestProcessor
 from zk.processors.request import Request
 from zk.protocol.connect import encode_connect_response
-from zk.protocol.constants import AUTHPACKET_XID, OpCode, Perms
+from zk.protocol.constants import AUTHPACKET_XID, OpCode, Perms, op_name
 from zk.protocol.errors import Code, KeeperException, NoAuthException
 from zk.protocol.messages import MultiRequest
 from zk.server.cnxn import ServerCnxn
@@ -269,7 +269,7 @@ class ZooKeeperServer:
         if self.tracer.enabled:
             self.tracer.emit(
                 "server.request", **{"from": f"client:{cnxn.session_id:#x}", "to": self.tracer.server},
-                session=cnxn.session_id, cxid=h.xid, op=_op_name(h.type),
+                session=cnxn.session_id, cxid=h.xid, op=op_name(h.type),
             )  # fmt: skip
         request = Request(cnxn.session_id, h.xid, h.type, body, cnxn, list(cnxn.auth_info), exception=error)
         self._submit(request)
@@ -319,10 +319,13 @@ class ZooKeeperServer:
     def remove_cnxn(self, cnxn: ServerCnxn) -> None:
         self.factory.unregister(cnxn)
         self.db.watches.remove_cnxn(cnxn)
-        self.stats.connection_closed(cnxn)
 
     def _request_done(self, request: Request) -> None:
-        self.stats.update_latency(self.now_ms() - request.create_time)
+        if isinstance(request.cnxn, ServerCnxn):  # FinalRequestProcessor.updateStats
+            now = self.now_ms()
+            self.stats.update_latency(now - request.create_time)
+            last_zxid = self.db.tree.last_processed_zxid
+            request.cnxn.cnxn_stats.update_for_response(request.cxid, last_zxid, request.type, request.create_time, now)
         if request.type == OpCode.closeSession and request.cnxn is None:
             # an expired session's connection (if still open) goes now (Final's closeSession)
             self.factory.close_session(request.session_id, "session expired")
@@ -355,10 +358,3 @@ class ZooKeeperServer:
             for path in get_candidates(self.db.tree, self.wall_ms()):
                 self._submit(Request(0, 0, OpCode.deleteContainer, None, None, path=path))
                 await asyncio.sleep(pause)  # znode.container.maxPerMinute
-
-
-def _op_name(op: int) -> str:
-    try:
-        return OpCode(op).name
-    except ValueError:
-        return str(op)
