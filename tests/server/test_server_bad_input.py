@@ -177,3 +177,13 @@ def test_reply_zxids_agree_for_a_failed_write(server: lab.SyncServer) -> None:
         assert failed.err == Code.NONODE
         assert ok.zxid == failed.zxid + 1
         Reader(body)  # the create's reply decodes
+
+
+def test_four_letter_word_split_across_packets_is_still_a_command(server: lab.SyncServer) -> None:
+    import time
+
+    with raw(server) as c:
+        c.send_bytes(b"ru")
+        time.sleep(0.05)
+        c.send_bytes(b"ok")
+        assert c.sock.recv(16) == b"imok"

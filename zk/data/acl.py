@@ -349,7 +349,7 @@ def fix_up_acl(
     fixed: list[ACL] = []
     for entry in unique:
         scheme = entry.id.scheme
-        if scheme is None or entry.id.id is None:
+        if scheme is None:
             raise InvalidACLException(path)
         if _is_anyone(entry.id):
             fixed.append(entry)
@@ -364,7 +364,8 @@ def fix_up_acl(
             fixed.extend(expanded)
         else:
             provider = registry.get(scheme)
-            if provider is None or not provider.is_valid(entry.id.id):
+            # an `auth` entry's id is ignored (kazoo sends it as null); any other needs one
+            if provider is None or entry.id.id is None or not provider.is_valid(entry.id.id):
                 raise InvalidACLException(path)
             fixed.append(entry)
     return fixed

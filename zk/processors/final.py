@@ -221,7 +221,7 @@ class FinalRequestProcessor:
             return None, Code.OK
         if op == OpCode.addWatch:
             assert isinstance(body, AddWatchRequest)
-            self.db.watches.add_watch(_path(body.path), cnxn, AddWatchMode(body.mode))
+            self.db.watches.add_watch(_path(body.path), cnxn, _add_watch_mode(body.mode))
             return ErrorResponse(0), Code.OK
         if op == OpCode.checkWatches:
             assert isinstance(body, CheckWatchesRequest)
@@ -337,14 +337,26 @@ def _client_info(i: Id) -> ClientInfo:
     return ClientInfo(i.scheme, i.id)
 
 
+# Java's WatcherType.fromInt and AddWatchMode.fromInt throw a RuntimeException for an
+# unknown value, and processRequest answers any such exception with MARSHALLINGERROR.
+
+
 def _watcher_type(t: int) -> WatcherType:
     try:
         return WatcherType(t)
     except ValueError:
-        raise BadArgumentsException() from None
+        raise MarshallingErrorException() from None
+
+
+def _add_watch_mode(mode: int) -> AddWatchMode:
+    try:
+        return AddWatchMode(mode)
+    except ValueError:
+        raise MarshallingErrorException() from None
 
 
 def _path(path: str | None) -> str:
+    # A null path makes Java's read handlers throw a NullPointerException: MARSHALLINGERROR.
     if path is None:
-        raise BadArgumentsException()
+        raise MarshallingErrorException()
     return path

@@ -74,6 +74,7 @@ from zk.protocol.errors import (
     BadVersionException,
     Code,
     KeeperException,
+    MarshallingErrorException,
     NoChildrenForEphemeralsException,
     NodeExistsException,
     NoNodeException,
@@ -253,13 +254,13 @@ class PrepRequestProcessor:
             if node.child_count > 0:
                 raise NotEmptyException(path)
             assert node.stat is not None
-            if EphemeralType.get(node.stat.ephemeralOwner) == EphemeralType.NORMAL:
+            if EphemeralType.get(node.stat.ephemeralOwner, self.extended_types_enabled) == EphemeralType.NORMAL:
                 raise BadVersionException(path)
             self._delete(request, hdr, path, parent_path)
         elif op == OpCode.delete:
             self._session_check(request)
             assert isinstance(record, DeleteRequest), record
-            path = _str(record.path)
+            path = _non_null(record.path)
             parent_path = _parent_path_and_validate(path)
             parent = self.get_record_for_path(parent_path)
             self._check_acl(parent.acl, Perms.DELETE, request.auth_info)
@@ -337,8 +338,8 @@ class PrepRequestProcessor:
             mode = CreateMode(record.flags)
         except ValueError:
             raise BadArgumentsException(record.path) from None
-        path = _str(record.path)
-        self._validate_create_request(path, mode, ttl)
+        self._validate_create_request(record.path, mode, ttl)
+        path = _non_null(record.path)
         last_slash = path.rfind("/")
         if last_slash == -1 or "\0" in path:
             raise BadArgumentsException(path)
@@ -357,7 +358,7 @@ class PrepRequestProcessor:
             pass
         else:
             raise NodeExistsException(path)
-        if EphemeralType.get(parent.stat.ephemeralOwner) == EphemeralType.NORMAL:
+        if EphemeralType.get(parent.stat.ephemeralOwner, self.extended_types_enabled) == EphemeralType.NORMAL:
             raise NoChildrenForEphemeralsException(path)
         new_cversion = parent_cversion + 1
         txn: Record
@@ -383,7 +384,7 @@ class PrepRequestProcessor:
         self.add_change_record(parent)
         self.add_change_record(ChangeRecord(hdr.zxid, path, stat, 0, acl, record.data))
 
-    def _validate_create_request(self, path: str, mode: CreateMode, ttl: int) -> None:
+    def _validate_create_request(self, path: str | None, mode: CreateMode, ttl: int) -> None:
         """PrepRequestProcessor.validateCreateRequest and EphemeralType.validateTTL."""
         if mode.is_ttl and not self.extended_types_enabled:
             raise UnimplementedException()
@@ -453,8 +454,17 @@ _MULTI_WRITE_OPS = frozenset(
 
 
 def _str(path: str | None) -> str:
+    """A path that goes through validatePath first: null is BADARGUMENTS there."""
     if path is None:
         raise BadArgumentsException()
+    return path
+
+
+def _non_null(path: str | None) -> str:
+    """A path Java uses before validating it (create, delete): null throws a
+    NullPointerException, which pRequest answers with MARSHALLINGERROR."""
+    if path is None:
+        raise MarshallingErrorException()
     return path
 
 

@@ -32,6 +32,7 @@ from zk.protocol.constants import NOTIFICATION_XID
 from zk.protocol.errors import MarshallingErrorException
 from zk.protocol.framing import FrameDecoder, FrameError
 from zk.protocol.messages import MultiResponse, decode_request_body
+from zk.server.stats import ConnectionStats
 from zk.trace import NULL_TRACER, Tracer
 from zk.watch import WatchedEvent
 
@@ -67,7 +68,9 @@ class ServerCnxn(asyncio.Protocol):
         self.last_cxid = -1
         self.last_zxid = -1
         self.established_ms = 0
+        self.cnxn_stats = ConnectionStats()  # cons: last op, latencies (ServerCnxn's fields)
         self._out = bytearray()
+        self._head: bytearray | None = bytearray()  # until the first 4 bytes are in
         self._flush_scheduled = False
         self._reading_paused_by = set[str]()
 
@@ -90,9 +93,17 @@ class ServerCnxn(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closing:
             return
-        if not self.initialized and self.decoder.buffered == 0 and self.zks.four_letter_words.handles(data[:4]):
-            self._four_letter_word(data[:4])
-            return
+        if self._head is not None:
+            # The first 4 bytes decide: a four-letter word, or the length of a ConnectRequest.
+            # TCP may deliver them in pieces, so they are gathered before deciding.
+            self._head += data
+            word = bytes(self._head[:4])
+            if len(self._head) < 4:
+                return
+            data, self._head = bytes(self._head), None
+            if self.zks.four_letter_words.handles(word):
+                self._four_letter_word(word, data[4:12])  # stmk's 8-byte mask follows the word
+                return
         try:
             packets = self.decoder.feed(data)
         except FrameError as e:
@@ -103,6 +114,7 @@ class ServerCnxn(asyncio.Protocol):
             if self.closing:
                 return
             self.packets_received += 1
+            self.zks.stats.packets_received += 1  # the server's total (ServerCnxn.packetReceived)
             if self.initialized:
                 self._read_request(payload)
             else:
@@ -116,8 +128,8 @@ class ServerCnxn(asyncio.Protocol):
 
     # --- reading ------------------------------------------------------------------
 
-    def _four_letter_word(self, word: bytes) -> None:
-        text = self.zks.four_letter_words.run(word.decode("ascii", "replace"), self)
+    def _four_letter_word(self, word: bytes, rest: bytes = b"") -> None:
+        text = self.zks.four_letter_words.run(word.decode("ascii", "replace"), self, rest)
         if self.tracer.enabled:
             self.tracer.emit("server.4lw", word=word.decode("ascii", "replace"))
         assert self.transport is not None
@@ -209,6 +221,7 @@ class ServerCnxn(asyncio.Protocol):
         if self.closing:
             return
         self.packets_sent += 1
+        self.zks.stats.packets_sent += 1  # the server's total (ServerCnxn.packetSent)
         self._out += data
         if not self._flush_scheduled:
             self._flush_scheduled = True
