@@ -115,6 +115,8 @@ class ServerCnxn(asyncio.Protocol):
                 return
             self.packets_received += 1
             self.zks.stats.packets_received += 1  # the server's total (ServerCnxn.packetReceived)
+            if self.tracer.enabled:  # the raw packet, for byte-by-byte annotation
+                self.tracer.emit("server.packet.received", session=self.session_id, bytes=payload)
             if self.initialized:
                 self._read_request(payload)
             else:
@@ -220,6 +222,8 @@ class ServerCnxn(asyncio.Protocol):
     def _queue(self, data: bytes | bytearray) -> None:
         if self.closing:
             return
+        if self.tracer.enabled:  # the framed packet as it goes out, length prefix included
+            self.tracer.emit("server.packet.sent", session=self.session_id, bytes=bytes(data))
         self.packets_sent += 1
         self.zks.stats.packets_sent += 1  # the server's total (ServerCnxn.packetSent)
         self._out += data
