@@ -38,6 +38,13 @@ class ServerConfig:
     extended_types_enabled: bool = False
     container_check_interval_ms: int = 60_000
     container_max_per_minute: int = 10_000
+    # storage (zk.storage): ZooKeeper's system properties of the same names
+    snap_count: int = 100_000  # zookeeper.snapCount
+    prealloc_size: int = 64 * 1024 * 1024  # zookeeper.preAllocSize (zoo.cfg gives KiB)
+    force_sync: bool = True  # zookeeper.forceSync=no turns fsync off (tests, demos)
+    trust_empty_snapshot: bool = False  # zookeeper.snapshot.trust.empty
+    snap_retain_count: int = 3  # autopurge.snapRetainCount
+    purge_interval: int = 0  # autopurge.purgeInterval, hours; 0 = off
     # session ids carry this in their top byte; standalone servers use 1 (ZooKeeperServer)
     session_tracker_server_id: int = 1
     raw: dict[str, str] = dataclasses.field(default_factory=dict)  # every zoo.cfg key, for `conf`

@@ -189,6 +189,9 @@ class FourLetterWords:
         # ServerStats.startTime: uptime counts from the server's construction.
         self.started_ms = zks.now_ms()
         self.trace_mask = DEFAULT_TRACE_MASK
+        # The ``Mode:`` of srvr/stat and mntr's zk_server_state; an ensemble member's
+        # QuorumPeer replaces it with its own (leader, follower, observer, looking).
+        self.server_state: Callable[[], str] = lambda: "standalone"
 
     def handles(self, first4: bytes) -> bool:
         """Whether the first four bytes of a connection are a word, not a length."""
@@ -471,8 +474,8 @@ class FourLetterWords:
 
 
 def _server_state(zks: ZooKeeperServer) -> str:
-    # One standalone server for now; ensemble members will say leader/follower/observer.
-    return "standalone"
+    """ServerStats.getServerState: "standalone", or the QuorumPeer's state."""
+    return zks.four_letter_words.server_state()
 
 
 def _snap_dir(zks: ZooKeeperServer) -> str:

@@ -309,7 +309,7 @@ class ZooKeeperServer:
 
     def _may_read(self, watcher: Watcher, acl: Sequence[ACL]) -> bool:
         """ZOOKEEPER-4799 (3.8.4): a watch event goes only to connections that may READ
-        the node. Debian's 3.8.0 delivers every event; we follow the fixed releases."""
+        the node. (Debian's 3.8.0 carries this fix as a patch for CVE-2024-23944.)"""
         try:
             check_acl(list(acl), Perms.READ, getattr(watcher, "auth_info", []), self.auth_providers)
         except NoAuthException:
@@ -345,8 +345,6 @@ class ZooKeeperServer:
             await asyncio.sleep(max(self.session_tracker.get_wait_time(self.now_ms()), 1) / 1000)
             for session in self.session_tracker.expire(self.now_ms()):
                 log.info("Expiring session 0x%x, timeout of %dms exceeded", session.session_id, session.timeout)
-                if self.tracer.enabled:
-                    self.tracer.emit("session.expired", session=session.session_id, timeout=session.timeout)
                 self._submit(Request(session.session_id, 0, OpCode.closeSession, None, None))
 
     async def _clean_containers(self) -> None:

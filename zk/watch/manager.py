@@ -21,8 +21,8 @@ HashMaps list watches in no particular order; we list them in the order they wer
 Java also ignores addWatch from a connection already marked stale; here the server must
 simply not add watches for a closed connection. Java 3.8.4+ (ZOOKEEPER-4799) has the
 connection check READ on the node's ACL before it sends an event; here the server
-passes that check in as an ``acl_filter`` (3.8.0 delivers unchecked, as does a manager
-without a filter).
+passes that check in as an ``acl_filter`` (upstream 3.8.0 delivered unchecked, as does a manager
+without a filter; Debian patches the fix into its 3.8.0 for CVE-2024-23944).
 """
 
 from __future__ import annotations

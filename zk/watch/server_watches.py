@@ -187,9 +187,12 @@ class ServerWatches:
 
         Args:
             relative_zxid: the last zxid the client saw.
-            data_watches, exist_watches, child_watches, persistent_watches,
-                persistent_recursive_watches: the lists of SetWatches / SetWatches2
-                (None, as jute may decode an empty vector, means none).
+            data_watches: SetWatches' dataWatches (None, as jute may decode an empty
+                vector, means none; so for the four lists below).
+            exist_watches: existWatches.
+            child_watches: childWatches.
+            persistent_watches: SetWatches2's persistentWatches.
+            persistent_recursive_watches: SetWatches2's persistentRecursiveWatches.
             watcher: the reconnected connection.
             lookup: the DataTree's node for a path (its Stat will do), None if absent.
 
