@@ -97,3 +97,11 @@ def test_sequential_name_is_ten_digits() -> None:
     # After the int wraps, Java's %010d puts the sign inside the ten places.
     assert sequential_name("/app/", -2147483648) == "/app/-2147483648"
     assert sequential_name("/app/", -1) == "/app/-000000001"
+
+
+@given(st.text(alphabet=st.sampled_from(["/", ".", "a", "\x00", "\x01", "\x7f", "\ud800", "\ufff5", "\U00010000", "é"]),
+               max_size=12))  # fmt: skip
+def test_the_fast_path_agrees_with_the_char_by_char_walk(path: str) -> None:
+    from zk.data.paths import _reason, _reason_char_by_char
+
+    assert _reason(path) == _reason_char_by_char(path)

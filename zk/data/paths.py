@@ -17,6 +17,8 @@ PrepRequestProcessor.pRequest2Txn (``String.format("%010d", parentCVersion)``).
 
 from __future__ import annotations
 
+import re
+
 from zk.protocol.errors import BadArgumentsException
 
 __all__ = ["basename", "parent_of", "sequential_name", "validate_path"]
@@ -28,8 +30,21 @@ def _invalid_char(c: str) -> bool:
     return 0x0000 < o <= 0x001F or 0x007F <= o <= 0x009F or 0xD800 <= o <= 0xF8FF or 0xFFF0 <= o <= 0xFFFF or o > 0xFFFF
 
 
+# Anything _reason could object to inside a path: a refused character, an empty segment, a
+# "." or ".." segment. A path without any of these is valid (given its first and last
+# character), so the common case costs one regex scan instead of a loop in Python.
+_SUSPECT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\uf8ff\ufff0-\U0010ffff]|//|/\\.\\.?(?:/|$)")
+
+
 def _reason(path: str) -> str | None:
     """Why ``path`` is not a valid znode path, or None if it is (PathUtils.validatePath)."""
+    if len(path) > 1 and path[0] == "/" and path[-1] != "/" and _SUSPECT.search(path) is None:
+        return None
+    return _reason_char_by_char(path)
+
+
+def _reason_char_by_char(path: str) -> str | None:
+    """PathUtils.validatePath's walk, which also says where the path goes wrong."""
     if len(path) == 0:
         return "Path length must be > 0"
     if path[0] != "/":

@@ -25,6 +25,7 @@ and derive both directions (and the annotated byte dumps of zk.trace) from that 
 from __future__ import annotations
 
 import dataclasses
+import operator
 import struct
 import typing
 from collections.abc import Callable
@@ -269,20 +270,29 @@ UString = Annotated[str | None, USTRING]
 class Record:
     """Base of every jute record. Subclasses are made with :func:`record`.
 
+    ``FIELDS`` is the record's definition; ``encode``/``decode`` follow a *plan* derived
+    from it once per class, in which every run of fixed-size fields (int, long, boolean)
+    is one precompiled ``struct`` (a Stat is a single ``>qqqqiiiqiiq``). That is the
+    whole optimisation: the bytes are those of the field-by-field reading above.
+
     Mirrors: org.apache.jute.Record.
     """
 
     __slots__ = ()
     JUTE_NAME: ClassVar[str]
     FIELDS: ClassVar[tuple[tuple[str, JuteType], ...]]
+    _PLAN: ClassVar[tuple[_Step, ...]]
 
     def encode(self, w: Writer) -> None:
-        for name, jt in self.FIELDS:
-            jt.write(w, getattr(self, name))
+        for step in self._PLAN:
+            step.write(w, self)
 
     @classmethod
     def decode(cls: type[R], r: Reader) -> R:
-        return cls(*[jt.read(r) for _, jt in cls.FIELDS])
+        values: list[Any] = []
+        for step in cls._PLAN:
+            step.read(r, values)
+        return cls(*values)
 
     def to_bytes(self) -> bytes:
         w = Writer()
@@ -297,6 +307,68 @@ class Record:
         if r.remaining:
             raise JuteError(f"{cls.__name__}: {r.remaining} bytes left over after the record")
         return rec
+
+
+class _Step(Protocol):
+    def write(self, w: Writer, rec: Record) -> None: ...
+
+    def read(self, r: Reader, values: list[Any]) -> None: ...
+
+
+_FIXED = {"int": "i", "long": "q", "boolean": "?"}
+
+
+class _FixedRun:
+    """Consecutive int/long/boolean fields, packed and unpacked as one struct."""
+
+    __slots__ = ("get", "names", "packer")
+
+    def __init__(self, names: list[str], formats: str) -> None:
+        self.names = names
+        self.packer = struct.Struct(">" + formats)
+        getter = operator.attrgetter(*names)
+        self.get: Callable[[Record], tuple[Any, ...]] = getter if len(names) > 1 else lambda rec: (getter(rec),)
+
+    def write(self, w: Writer, rec: Record) -> None:
+        w.buf += self.packer.pack(*self.get(rec))
+
+    def read(self, r: Reader, values: list[Any]) -> None:
+        if r.remaining < self.packer.size:
+            raise JuteError(f"truncated: need {self.packer.size} bytes for {', '.join(self.names)}")
+        values.extend(self.packer.unpack_from(r._data, r.offset))
+        r.offset += self.packer.size
+
+
+class _Field:
+    """One variable-size field (buffer, ustring, vector, nested record)."""
+
+    __slots__ = ("jt", "name")
+
+    def __init__(self, name: str, jt: JuteType) -> None:
+        self.name, self.jt = name, jt
+
+    def write(self, w: Writer, rec: Record) -> None:
+        self.jt.write(w, getattr(rec, self.name))
+
+    def read(self, r: Reader, values: list[Any]) -> None:
+        values.append(self.jt.read(r))
+
+
+def _plan(fields: tuple[tuple[str, JuteType], ...]) -> tuple[_Step, ...]:
+    steps: list[_Step] = []
+    run: list[tuple[str, str]] = []
+    for name, jt in fields:
+        code = _FIXED.get(jt.name)
+        if code is not None:
+            run.append((name, code))
+            continue
+        if run:
+            steps.append(_FixedRun([n for n, _ in run], "".join(c for _, c in run)))
+            run = []
+        steps.append(_Field(name, jt))
+    if run:
+        steps.append(_FixedRun([n for n, _ in run], "".join(c for _, c in run)))
+    return tuple(steps)
 
 
 R = TypeVar("R", bound=Record)
@@ -323,6 +395,7 @@ def record(module: str) -> Callable[[type[R]], type[R]]:
         hints = typing.get_type_hints(dc, include_extras=True)
         fields = dataclasses.fields(dc)  # type: ignore[arg-type]  # dc is a dataclass now
         dc.FIELDS = tuple((f.name, _jute_type_of(hints[f.name])) for f in fields)
+        dc._PLAN = _plan(dc.FIELDS)
         dc.JUTE_NAME = f"{module}.{cls.__name__}"
         return dc
 

@@ -74,14 +74,18 @@ __all__ = [
 
 _T = TypeVar("_T")
 
+_PEER_MODES = {"LEADING": "leader", "FOLLOWING": "follower", "OBSERVING": "observer"}
+
 ENSEMBLE_READY_TIMEOUT = 90.0
 """Seconds an ensemble gets to elect a leader and have every member serve."""
 
 
-def _check_kind(kind: str, jvm_flags: Sequence[str]) -> None:
-    if kind not in ("ours", "reference"):
-        raise ValueError(f"kind must be 'ours' or 'reference', got {kind!r}")
-    if kind == "ours" and jvm_flags:
+def _check_kind(kind: str | Sequence[str], jvm_flags: Sequence[str]) -> None:
+    kinds = [kind] if isinstance(kind, str) else list(kind)
+    for k in kinds:
+        if k not in ("ours", "reference"):
+            raise ValueError(f"kind must be 'ours' or 'reference', got {k!r}")
+    if "reference" not in kinds and jvm_flags:
         raise ValueError("jvm_flags only apply to kind='reference'")
 
 
@@ -148,7 +152,7 @@ async def _start_all(servers: Sequence[ServerProcess], timeout: float) -> None:
 async def _teardown(root: Path, servers: Sequence[ServerProcess], keep: bool) -> None:
     results = await asyncio.gather(*(s.stop() for s in servers), return_exceptions=True)
     if not keep:
-        shutil.rmtree(root)
+        shutil.rmtree(root, ignore_errors=True)  # gone already is as good as removed
     for result in results:
         if isinstance(result, BaseException):
             raise result
@@ -287,9 +291,21 @@ class Ensemble:
         await _all_ready([s for s in self.servers if s.running], timeout)
 
     async def modes(self) -> dict[int, str | None]:
-        """Each member's `srvr` mode by myid; None for a member that does not serve."""
+        """Each member's mode by myid (`srvr`'s ``Mode:``); None for a member that does not
+        serve. Our members, until atomic broadcast lands, serve no clients: for them the
+        mode comes from the state their log last reported (LEADING → ``"leader"``)."""
         found = await asyncio.gather(*(s.mode() for s in self.servers))
-        return {s.myid or 0: mode for s, mode in zip(self.servers, found, strict=True)}
+        modes: dict[int, str | None] = {}
+        for s, mode in zip(self.servers, found, strict=True):
+            if mode is None and s.kind == "ours":
+                mode = _PEER_MODES.get(s.peer_state() or "")
+            modes[s.myid or 0] = mode
+        return modes
+
+    def peer_states(self) -> dict[int, str | None]:
+        """Each member's QuorumPeer state as its log last reported it (LOOKING, LEADING,
+        FOLLOWING, OBSERVING), ours and the reference's alike; None if not running."""
+        return {s.myid or 0: s.peer_state() for s in self.servers}
 
     async def leaders(self) -> list[ServerProcess]:
         """The members that say they lead (more than one only in a transient split)."""
@@ -329,7 +345,7 @@ class Ensemble:
 @asynccontextmanager
 async def ensemble(
     n: int = 3,
-    kind: ServerKind = "ours",
+    kind: ServerKind | Sequence[ServerKind] = "ours",
     *,
     trace: bool = True,
     keep: bool = False,
@@ -347,7 +363,8 @@ async def ensemble(
 
     Args:
         n: Number of members (1..255).
-        kind: ``"ours"`` or ``"reference"``.
+        kind: ``"ours"`` or ``"reference"``, or one kind per member for a mixed
+            ensemble (``["reference", "reference", "ours"]``: myid 3 is ours).
         trace: Ours only: each member writes ``<folder>/s<N>/trace.jsonl``.
         keep: Keep the temporary folder after the block.
         root: Make the temporary folder inside this one.
@@ -360,7 +377,11 @@ async def ensemble(
     _check_kind(kind, jvm_flags)
     if not 1 <= n <= 255:
         raise ValueError(f"an ensemble has 1..255 members, got {n}")
-    lab_root = _new_root(root, kind)
+    kinds: list[ServerKind] = [kind] * n if isinstance(kind, str) else list(kind)
+    if len(kinds) != n:
+        raise ValueError(f"{len(kinds)} kinds for an ensemble of {n}")
+    ensemble_kind: ServerKind = kinds[0] if len(set(kinds)) == 1 else "ours"
+    lab_root = _new_root(root, kinds[0] if len(set(kinds)) == 1 else "mixed")
     origin = time.monotonic_ns()
     servers: list[ServerProcess] = []
     try:
@@ -375,10 +396,10 @@ async def ensemble(
             )
             for i, sid in enumerate(range(1, n + 1))
         ]
-        for member in members:
+        for member, member_kind in zip(members, kinds, strict=True):
             servers.append(
                 _make_process(
-                    kind,
+                    member_kind,
                     lab_root,
                     f"s{member.sid}",
                     member.client_port,
@@ -387,12 +408,12 @@ async def ensemble(
                     myid=member.sid,
                     trace=trace,
                     trace_origin=origin,
-                    jvm_flags=jvm_flags,
+                    jvm_flags=jvm_flags if member_kind == "reference" else (),
                     extended_types=extended_types,
                 )
             )
         await _start_all(servers, ready_timeout)
-        yield Ensemble(kind, lab_root, members, servers)
+        yield Ensemble(ensemble_kind, lab_root, members, servers)
     finally:
         await _teardown(lab_root, servers, keep)
 
@@ -519,7 +540,7 @@ def start_server_sync(
         )
     except BaseException:
         if not keep:
-            shutil.rmtree(lab_root)
+            shutil.rmtree(lab_root, ignore_errors=True)
         raise
     handle = SyncServer(s, lab_root, keep)
     try:
