@@ -4,23 +4,37 @@
                                  │ queue
                                  ▼
                      SyncRequestProcessor                 (one batch at a time:
-                                 │                         log + one fsync, later)
+                                 │                         append, one write + fsync)
                                  ▼
                      FinalRequestProcessor.process_request (apply, reply)
 
 Every request, read or write, goes through all three in arrival order, so a client
 that writes and then reads sees its write. Prep runs as the request arrives because it
 never waits; the sync stage takes *everything* queued at once and handles it as one
-batch, which is where group commit will happen when zk.storage lands (one write, one
-fsync, then all the replies of the batch). Until then the sync stage only passes the
-batch on: nothing is persisted, and the README says so.
+batch. That is group commit: the batch's txns are appended to the log, written with one
+``write`` and made durable with one ``fdatasync`` in a worker thread, and only then do
+they go to Final. While one batch's fsync runs, the next batch gathers in the queue, so
+the more clients write at once, the more txns share an fsync.
+
+Ordering rule: **fsync before reply**. No request of a batch reaches Final (which
+applies it and answers the client) before ``ZKDatabase.commit`` has returned for that
+batch; a client that saw its write acknowledged will find it after a crash.
+``tests/storage/test_storage_group_commit.py`` breaks if the order does.
+
+Every ``snapCount / 2 + randRoll`` logged txns (randRoll drawn anew each time from
+``[0, snapCount / 2)``, so that servers of an ensemble do not all snapshot at once) the
+log rolls to a new file and a fuzzy snapshot starts in the background; while one is
+still being written, the next is skipped ("Too busy to snap").
 
 The number of requests in the chain is bounded: when it passes
 ``global_outstanding_limit`` the server stops reading from connections until Final has
 caught up (ZooKeeperServer.shouldThrottle).
 
-Mirrors: org.apache.zookeeper.server.SyncRequestProcessor (its batching loop) and
-ZooKeeperServer.setupRequestProcessors for the standalone chain.
+Mirrors: org.apache.zookeeper.server.SyncRequestProcessor (run, flush, shouldSnapshot,
+resetSnapshotStats) and ZooKeeperServer.setupRequestProcessors for the standalone
+chain. Differs: a batch is what queued while the previous fsync ran (Java polls the
+queue and flushes when it empties or holds maxBatchSize); reads in a batch wait for its
+fsync too.
 """
 
 from __future__ import annotations
@@ -28,32 +42,58 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from zk.processors.final import FinalRequestProcessor
 from zk.processors.prep import PrepRequestProcessor
 from zk.processors.request import Request
 from zk.trace import NULL_TRACER, Tracer
 
-__all__ = ["StandaloneChain", "SyncRequestProcessor"]
+__all__ = ["DEFAULT_SNAP_COUNT", "StandaloneChain", "SyncRequestProcessor"]
 
 log = logging.getLogger(__name__)
 
+DEFAULT_SNAP_COUNT = 100_000  # zookeeper.snapCount
+
 
 class SyncRequestProcessor:
-    """Takes the queued requests a batch at a time and hands each batch to Final.
+    """Logs each batch of txns with one write and one fsync, then hands it to Final.
 
-    Mirrors: org.apache.zookeeper.server.SyncRequestProcessor. Differs: no log yet
-    (zk.storage), so a batch goes straight to Final.
+    Args:
+        final: the next stage; its ``db`` (ZKDatabase) holds the log.
+        snap_count: ``snapCount``.
+        take_snapshot: starts a (fuzzy) snapshot; the server's ``take_snapshot``.
+        rand_roll: draws randRoll in ``[0, n)``; tests pass a fixed one.
+
+    Mirrors: org.apache.zookeeper.server.SyncRequestProcessor.
     """
 
-    def __init__(self, final: FinalRequestProcessor, *, max_batch: int = 1000, tracer: Tracer = NULL_TRACER) -> None:
+    def __init__(
+        self,
+        final: FinalRequestProcessor,
+        *,
+        max_batch: int = 1000,
+        snap_count: int = DEFAULT_SNAP_COUNT,
+        take_snapshot: Callable[[], Coroutine[Any, Any, object]] | None = None,
+        rand_roll: Callable[[int], int] = lambda n: random.randrange(n) if n > 0 else 0,
+        tracer: Tracer = NULL_TRACER,
+    ) -> None:
         self.final = final
+        self.db = final.db
         self.max_batch = max_batch
+        self.snap_count = max(snap_count, 2)
+        self.take_snapshot = take_snapshot
+        self.rand_roll = rand_roll
         self.tracer = tracer
         self.queued: deque[Request] = deque()
         self._wake = asyncio.Event()
+        self.roll = self.rand_roll(self.snap_count // 2)
+        self.snapshot_task: asyncio.Task[object] | None = None
+        self._commit: asyncio.Future[None] | None = None
+        self._snapshot_error: BaseException | None = None
 
     def process_request(self, request: Request) -> None:
         self.queued.append(request)
@@ -63,21 +103,85 @@ class SyncRequestProcessor:
         n = min(len(self.queued), self.max_batch)
         return [self.queued.popleft() for _ in range(n)]
 
+    def should_snapshot(self) -> bool:
+        """Mirrors: SyncRequestProcessor.shouldSnapshot (the txn count; the size
+        limit, snapSizeLimitInKb, is not built)."""
+        return self.db.txn_count > self.snap_count // 2 + self.roll
+
+    def reset_snapshot_stats(self) -> None:
+        self.roll = self.rand_roll(self.snap_count // 2)
+
+    def append_batch(self, batch: list[Request]) -> tuple[int, bool]:
+        """Append the batch's txns to the log (no IO); returns (logged, snapshot due).
+
+        Mirrors: the append step of SyncRequestProcessor.run: after the txn that
+        crosses the threshold the log rolls, so the next txn opens a new file.
+        """
+        logged = 0
+        snapshot_due = False
+        for request in batch:
+            if self.db.append(request):
+                logged += 1
+                if self.should_snapshot():
+                    self.reset_snapshot_stats()
+                    self.db.roll_log()
+                    snapshot_due = True
+        return logged, snapshot_due
+
     async def run(self, on_done: Callable[[Request], None], on_finished: Callable[[int], None]) -> None:
-        """The stage's loop: wait for work, take a batch, finish it."""
+        """The stage's loop: wait for work, take a batch, log it, fsync, finish it."""
         while True:
             await self._wake.wait()
             self._wake.clear()
             while self.queued:
+                if self._snapshot_error is not None:
+                    raise self._snapshot_error  # ZooKeeperServer.takeSnapshot exits the server
                 batch = self.take_batch()
+                logged, snapshot_due = self.append_batch(batch)
                 if self.tracer.enabled:
-                    writes = sum(1 for r in batch if r.hdr is not None)
-                    self.tracer.emit("sync.batch", size=len(batch), txns=writes)
+                    self.tracer.emit("sync.batch", size=len(batch), txns=logged)
+                if logged:
+                    # fsync before reply: the whole batch is durable before Final
+                    # sees any of it. A failing disk raises here and takes the server
+                    # down (ZOOKEEPER-2247): a server that cannot log must not serve.
+                    self._commit = asyncio.ensure_future(asyncio.to_thread(self.db.commit))
+                    await asyncio.shield(self._commit)  # stop() waits for it, never cuts it
+                    if self.tracer.enabled:
+                        self.tracer.emit("sync.fsync", txns=logged)
                 for request in batch:
                     self.final.process_request(request)
                     on_done(request)
                 on_finished(len(batch))
+                if snapshot_due:
+                    self._start_snapshot()
                 await asyncio.sleep(0)  # let connections write this batch's replies
+
+    def _start_snapshot(self) -> None:
+        if self.take_snapshot is None:
+            return
+        if self.snapshot_task is not None and not self.snapshot_task.done():
+            log.warning("Too busy to snap, skipping")
+            return
+        self.snapshot_task = asyncio.get_running_loop().create_task(self.take_snapshot(), name="snapshot")
+        self.snapshot_task.add_done_callback(self._snapshot_done)
+
+    def _snapshot_done(self, task: asyncio.Task[object]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        log.error("Severe unrecoverable error, exiting", exc_info=task.exception())
+        self._snapshot_error = task.exception()
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """After the loop is cancelled: let a running commit finish (its files are
+        closed next), abandon a running snapshot (its temporary file goes)."""
+        if self._commit is not None and not self._commit.done():
+            with contextlib.suppress(Exception):
+                await self._commit
+        if self.snapshot_task is not None and not self.snapshot_task.done():
+            self.snapshot_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.snapshot_task
 
 
 class StandaloneChain:
@@ -89,11 +193,13 @@ class StandaloneChain:
         final: FinalRequestProcessor,
         *,
         global_outstanding_limit: int = 1000,
+        snap_count: int = DEFAULT_SNAP_COUNT,
+        take_snapshot: Callable[[], Coroutine[Any, Any, object]] | None = None,
         tracer: Tracer = NULL_TRACER,
     ) -> None:
         self.prep = prep
         self.final = final
-        self.sync = SyncRequestProcessor(final, tracer=tracer)
+        self.sync = SyncRequestProcessor(final, snap_count=snap_count, take_snapshot=take_snapshot, tracer=tracer)
         self.global_outstanding_limit = global_outstanding_limit
         self.in_process = 0
         self.on_throttle_change: Callable[[bool], None] = lambda throttled: None
@@ -119,6 +225,7 @@ class StandaloneChain:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        await self.sync.stop()
 
     def submit(self, request: Request) -> None:
         was = self.should_throttle

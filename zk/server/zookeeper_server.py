@@ -42,6 +42,8 @@ from zk.server.config import ServerConfig
 from zk.server.four_letter import FourLetterWords
 from zk.server.stats import ServerStats
 from zk.session import SessionTracker, generate_password, negotiate_session_timeout
+from zk.storage import FileTxnSnapLog
+from zk.storage.purge import purge
 from zk.trace import NULL_TRACER, Tracer
 from zk.watch import Watcher
 
@@ -98,11 +100,13 @@ class ZooKeeperServer:
         self.auth_providers = ProviderRegistry(config.super_digest)
         self.db = ZKDatabase(
             DataTree(extended_types_enabled=config.extended_types_enabled, tracer=tracer),
+            snap_log=self._open_data_dir(),
             acl_filter=self._may_read,
             tracer=tracer,
         )
+        sessions = self.load_data()  # zk.storage: the tree from dataDir, before anything reads it
         self.session_tracker = SessionTracker(
-            config.session_tracker_server_id, config.tick_time, self.now_ms(), tracer=tracer
+            config.session_tracker_server_id, config.tick_time, self.now_ms(), sessions, tracer=tracer
         )
         self.hzxid = self.db.tree.last_processed_zxid
         self.prep = PrepRequestProcessor(
@@ -113,8 +117,9 @@ class ZooKeeperServer:
             self.db, self.prep, self.session_tracker, registry=self.auth_providers, tracer=tracer
         )
         self.chain = StandaloneChain(
-            self.prep, self.final, global_outstanding_limit=config.global_outstanding_limit, tracer=tracer
-        )
+            self.prep, self.final, global_outstanding_limit=config.global_outstanding_limit,
+            snap_count=config.snap_count, take_snapshot=self.take_snapshot, tracer=tracer,
+        )  # fmt: skip
         self.chain.on_throttle_change = self._throttle
         self.chain.on_request_done = self._request_done
         self.factory = ServerCnxnFactory(config.max_client_cnxns)
@@ -123,6 +128,43 @@ class ZooKeeperServer:
         self._server: asyncio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.running = False
+
+    # --- storage (zk.storage, chapter 7): load at start-up, snapshots ------------------
+
+    def _open_data_dir(self) -> FileTxnSnapLog | None:
+        """The data directory, or None for a server without one (tests)."""
+        if self.config.data_dir is None:
+            return None
+        c = self.config
+        return FileTxnSnapLog(
+            self.config.data_dir, c.data_log_dir, force_sync=c.force_sync, prealloc_size=c.prealloc_size,
+            trust_empty_snapshot=c.trust_empty_snapshot, max_buffer=c.jute_max_buffer, tracer=self.tracer,
+        )  # fmt: skip
+
+    def load_data(self) -> dict[int, int]:
+        """Restore the tree and the sessions, drop the ephemerals of sessions that are
+        gone, and write a clean snapshot, all before serving. Raises OSError (zk.storage's
+        DatadirException, LogCorruptError) if the data directory cannot be trusted.
+        Mirrors: ZooKeeperServer.loadData."""
+        make_tree = lambda: DataTree(extended_types_enabled=self.config.extended_types_enabled, tracer=self.tracer)  # noqa: E731
+        sessions = self.db.load_data_base(make_tree)
+        for session_id in self.db.kill_dead_sessions(sessions):
+            log.info("Removed the ephemerals of dead session 0x%x", session_id)
+        self.db.take_snapshot(sessions)
+        return sessions
+
+    async def take_snapshot(self) -> None:
+        """The snapshot thread's work, on the loop a slice at a time. Mirrors:
+        ZooKeeperServer.takeSnapshot as SyncRequestProcessor's thread runs it."""
+        await self.db.take_snapshot_fuzzy(self.session_tracker.sessions_with_timeouts())
+
+    async def _purge_data_dir(self) -> None:
+        """DatadirCleanupManager's PurgeTask: every purgeInterval hours, keep the
+        snapRetainCount newest snapshots and the logs they need."""
+        assert self.db.snap_log is not None
+        while True:
+            await asyncio.sleep(self.config.purge_interval * 3600)
+            await asyncio.to_thread(purge, self.db.snap_log, self.config.snap_retain_count)
 
     # --- clocks and zxids (the shell's business) -----------------------------------
 
@@ -153,6 +195,8 @@ class ZooKeeperServer:
             loop.create_task(self._expire_sessions(), name="session-expiry"),
             loop.create_task(self._clean_containers(), name="container-manager"),
         ]
+        if self.config.purge_interval > 0 and self.db.snap_log is not None:  # zk.storage: autopurge
+            self._tasks.append(loop.create_task(self._purge_data_dir(), name="purge-task"))
         self.running = True
         if self.tracer.enabled:
             self.tracer.emit("server.started", port=self.bound_port)
@@ -172,6 +216,7 @@ class ZooKeeperServer:
         for task in self._tasks:
             task.cancel()
         await self.chain.stop()
+        self.db.close()
         if self._server is not None:
             await self._server.wait_closed()
 

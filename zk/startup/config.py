@@ -180,6 +180,12 @@ class QuorumPeerConfig:
             container_max_per_minute=_int(
                 "znode.container.maxPerMinute", props.get("zookeeper.znode.container.maxPerMinute", "10000")
             ),
+            snap_count=max(_int("snapCount", props.get("zookeeper.snapCount", "100000")), 2),
+            prealloc_size=_int("preAllocSize", props.get("zookeeper.preAllocSize", "65536")) * 1024,
+            force_sync=props.get("zookeeper.forceSync", "yes") != "no",
+            trust_empty_snapshot=props.get("zookeeper.snapshot.trust.empty", "false").lower() == "true",
+            snap_retain_count=max(self.snap_retain_count, 3),
+            purge_interval=self.purge_interval,
             raw=dict(self.raw),
         )
 

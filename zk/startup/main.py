@@ -24,6 +24,7 @@ import sys
 
 from zk.server import ServerConfig, ZooKeeperServer
 from zk.startup.config import ConfigException, QuorumPeerConfig
+from zk.storage import DatadirException, LogCorruptError
 from zk.trace import Tracer
 
 __all__ = ["QuorumPeerMain", "ZooKeeperServerMain", "configure_logging"]
@@ -78,5 +79,9 @@ class QuorumPeerMain:
             return 2
         log.info("Either no config or no quorum defined in config, running in standalone mode")
         tracer = Tracer.from_env()
-        asyncio.run(ZooKeeperServerMain().run_from_config(config.to_server_config(), tracer))
+        try:
+            asyncio.run(ZooKeeperServerMain().run_from_config(config.to_server_config(), tracer))
+        except (DatadirException, LogCorruptError) as e:  # zk.storage refused the data directory
+            log.error("Unable to load database on disk: %s", e)
+            return 1
         return 0
