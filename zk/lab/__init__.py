@@ -74,18 +74,14 @@ __all__ = [
 
 _T = TypeVar("_T")
 
-_PEER_MODES = {"LEADING": "leader", "FOLLOWING": "follower", "OBSERVING": "observer"}
-
 ENSEMBLE_READY_TIMEOUT = 90.0
 """Seconds an ensemble gets to elect a leader and have every member serve."""
 
 
-def _check_kind(kind: str | Sequence[str], jvm_flags: Sequence[str]) -> None:
-    kinds = [kind] if isinstance(kind, str) else list(kind)
-    for k in kinds:
-        if k not in ("ours", "reference"):
-            raise ValueError(f"kind must be 'ours' or 'reference', got {k!r}")
-    if "reference" not in kinds and jvm_flags:
+def _check_kind(kind: str, jvm_flags: Sequence[str]) -> None:
+    if kind not in ("ours", "reference"):
+        raise ValueError(f"kind must be 'ours' or 'reference', got {kind!r}")
+    if kind == "ours" and jvm_flags:
         raise ValueError("jvm_flags only apply to kind='reference'")
 
 
@@ -291,21 +287,9 @@ class Ensemble:
         await _all_ready([s for s in self.servers if s.running], timeout)
 
     async def modes(self) -> dict[int, str | None]:
-        """Each member's mode by myid (`srvr`'s ``Mode:``); None for a member that does not
-        serve. Our members, until atomic broadcast lands, serve no clients: for them the
-        mode comes from the state their log last reported (LEADING → ``"leader"``)."""
+        """Each member's `srvr` mode by myid; None for a member that does not serve."""
         found = await asyncio.gather(*(s.mode() for s in self.servers))
-        modes: dict[int, str | None] = {}
-        for s, mode in zip(self.servers, found, strict=True):
-            if mode is None and s.kind == "ours":
-                mode = _PEER_MODES.get(s.peer_state() or "")
-            modes[s.myid or 0] = mode
-        return modes
-
-    def peer_states(self) -> dict[int, str | None]:
-        """Each member's QuorumPeer state as its log last reported it (LOOKING, LEADING,
-        FOLLOWING, OBSERVING), ours and the reference's alike; None if not running."""
-        return {s.myid or 0: s.peer_state() for s in self.servers}
+        return {s.myid or 0: mode for s, mode in zip(self.servers, found, strict=True)}
 
     async def leaders(self) -> list[ServerProcess]:
         """The members that say they lead (more than one only in a transient split)."""
@@ -345,7 +329,7 @@ class Ensemble:
 @asynccontextmanager
 async def ensemble(
     n: int = 3,
-    kind: ServerKind | Sequence[ServerKind] = "ours",
+    kind: ServerKind = "ours",
     *,
     trace: bool = True,
     keep: bool = False,
@@ -363,8 +347,7 @@ async def ensemble(
 
     Args:
         n: Number of members (1..255).
-        kind: ``"ours"`` or ``"reference"``, or one kind per member for a mixed
-            ensemble (``["reference", "reference", "ours"]``: myid 3 is ours).
+        kind: ``"ours"`` or ``"reference"``.
         trace: Ours only: each member writes ``<folder>/s<N>/trace.jsonl``.
         keep: Keep the temporary folder after the block.
         root: Make the temporary folder inside this one.
@@ -377,11 +360,7 @@ async def ensemble(
     _check_kind(kind, jvm_flags)
     if not 1 <= n <= 255:
         raise ValueError(f"an ensemble has 1..255 members, got {n}")
-    kinds: list[ServerKind] = [kind] * n if isinstance(kind, str) else list(kind)
-    if len(kinds) != n:
-        raise ValueError(f"{len(kinds)} kinds for an ensemble of {n}")
-    ensemble_kind: ServerKind = kinds[0] if len(set(kinds)) == 1 else "ours"
-    lab_root = _new_root(root, kinds[0] if len(set(kinds)) == 1 else "mixed")
+    lab_root = _new_root(root, kind)
     origin = time.monotonic_ns()
     servers: list[ServerProcess] = []
     try:
@@ -396,10 +375,10 @@ async def ensemble(
             )
             for i, sid in enumerate(range(1, n + 1))
         ]
-        for member, member_kind in zip(members, kinds, strict=True):
+        for member in members:
             servers.append(
                 _make_process(
-                    member_kind,
+                    kind,
                     lab_root,
                     f"s{member.sid}",
                     member.client_port,
@@ -408,12 +387,12 @@ async def ensemble(
                     myid=member.sid,
                     trace=trace,
                     trace_origin=origin,
-                    jvm_flags=jvm_flags if member_kind == "reference" else (),
+                    jvm_flags=jvm_flags,
                     extended_types=extended_types,
                 )
             )
         await _start_all(servers, ready_timeout)
-        yield Ensemble(ensemble_kind, lab_root, members, servers)
+        yield Ensemble(kind, lab_root, members, servers)
     finally:
         await _teardown(lab_root, servers, keep)
 
