@@ -175,3 +175,11 @@ def test_fix_up_acl_accepts_valid_ids() -> None:
         OPEN_ACL_UNSAFE[0],
     ]
     assert fix_up_acl("/x", [], acl, REGISTRY) == acl
+
+
+def test_get_user_is_what_who_am_i_shows() -> None:
+    # AuthUtil.getUser: a digest id without its hash, an ip as is, "" without a provider.
+    registry = ProviderRegistry()
+    assert registry.get_user(Id("digest", "alice:V55/p2T0OpjQ+low3NVAH4aLvm0=")) == "alice"
+    assert registry.get_user(Id("ip", "127.0.0.1")) == "127.0.0.1"
+    assert registry.get_user(Id("super", "")) == ""

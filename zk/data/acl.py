@@ -114,6 +114,10 @@ class AuthenticationProvider(Protocol):
         """Is ``id`` well formed for an ACL entry of this scheme?"""
         ...
 
+    def get_user_name(self, id: str) -> str:
+        """The user an authenticated ``id`` names, as whoAmI shows it (Java's default: the id)."""
+        ...
+
 
 def generate_digest(id_password: str) -> str:
     """``user:password`` -> ``user:base64(sha1("user:password"))``.
@@ -155,6 +159,10 @@ class DigestAuthenticationProvider:
 
     def is_valid(self, id: str) -> bool:
         return len(_java_split(id, ":")) == 2
+
+    def get_user_name(self, id: str) -> str:
+        # "user:base64digest" -> "user": whoAmI never shows the digest
+        return id.split(":")[0]
 
 
 def _v4_bytes(addr: str) -> bytes | None:
@@ -251,6 +259,9 @@ class IPAuthenticationProvider:
     def is_valid(self, id: str) -> bool:
         return _addr_and_bits(id) is not None
 
+    def get_user_name(self, id: str) -> str:
+        return id
+
 
 class ProviderRegistry:
     """The authentication providers of one server, by scheme.
@@ -280,6 +291,13 @@ class ProviderRegistry:
     def schemes(self) -> list[str]:
         """The registered schemes, sorted."""
         return sorted(self._providers)
+
+    def get_user(self, id: Id) -> str:
+        """The user name of an authenticated id, "" for a scheme without a provider
+        (``super``). Mirrors: AuthUtil.getUser as AuthUtil.getClientInfos uses it."""
+        provider = self.get(id.scheme)
+        user = provider.get_user_name(id.id or "") if provider is not None else None
+        return user or ""
 
 
 def _is_anyone(id: Id) -> bool:

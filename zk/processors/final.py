@@ -236,7 +236,7 @@ class FinalRequestProcessor:
                 raise NoWatcherException(f"{body.path} (type: {wtype.name})")
             return None, Code.OK
         if op == OpCode.whoAmI:
-            return WhoAmIResponse([_client_info(i) for i in request.auth_info]), Code.OK
+            return WhoAmIResponse([self._client_info(i) for i in request.auth_info]), Code.OK
         if op == OpCode.getEphemerals:
             assert isinstance(body, GetEphemeralsRequest)
             prefix = (body.prefixPath or "").strip()
@@ -248,6 +248,10 @@ class FinalRequestProcessor:
 
     def _check_acl(self, acl: list[ACL], perm: int, auth_info: list[Id]) -> None:
         check_acl(acl, perm, auth_info, self.registry)
+
+    def _client_info(self, i: Id) -> ClientInfo:
+        """AuthUtil.getClientInfos: the scheme and the user name (a digest id without its hash)."""
+        return ClientInfo(i.scheme, self.registry.get_user(i))
 
     def _stat_of(self, path: str) -> StatPersisted | None:
         node = self.db.tree.get_node(path)
@@ -331,10 +335,6 @@ def _mask_digest(a: ACL) -> ACL:
         return a
     user = a.id.id.split(":", 1)[0]
     return ACL(a.perms, Id("digest", f"{user}:x"))
-
-
-def _client_info(i: Id) -> ClientInfo:
-    return ClientInfo(i.scheme, i.id)
 
 
 # Java's WatcherType.fromInt and AddWatchMode.fromInt throw a RuntimeException for an
