@@ -77,6 +77,7 @@ quit
 """
 
 _ASYNC_START = ("WATCHER::", "WatchedEvent ", "Sync is OK")
+RAW: dict[str, str] = {}  # each side's zkCli output and server log, shown when a comparison fails
 
 
 def _run_cli(server: lab.SyncServer) -> str:
@@ -117,7 +118,9 @@ def outputs() -> Iterator[tuple[tuple[list[str], list[str]], tuple[list[str], li
     def run(kind: str) -> tuple[list[str], list[str]]:
         extra = {"extendedTypesEnabled": "true"} if kind == "ours" else {}
         with lab.start_server_sync(kind, trace=False, config={**config, **extra}) as s:  # type: ignore[arg-type]
-            return normalise(_run_cli(s), s.port)
+            output = _run_cli(s)
+            RAW[kind] = output + "\n--- server log ---\n" + s.process.log_tail()
+            return normalise(output, s.port)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         ours, ref = pool.submit(run, "ours"), pool.submit(run, "reference")
@@ -137,4 +140,4 @@ def test_zkcli_sees_the_same_watch_events(
 ) -> None:
     (_, ours), (_, ref) = outputs
     assert any("NodeDataChanged path:/c" in line for line in ref), ref
-    assert ours == ref
+    assert ours == ref, f"ours:\n{RAW.get('ours')}\n\nreference:\n{RAW.get('reference')}"

@@ -184,3 +184,13 @@ def test_reads_check_the_session() -> None:
     chain.tracker.set_session_closing(chain.session)
     req = chain.submit(OpCode.getData, GetDataRequest("/", False))
     assert req.exception is not None and req.exception.code == Code.SESSIONEXPIRED
+
+
+def test_an_unexpected_failure_building_a_reply_is_a_marshalling_error() -> None:
+    """FinalRequestProcessor catches any exception while it builds a reply and answers
+    MARSHALLINGERROR, as Java's does: one bad request must not stop the server."""
+    chain = Chain()
+    chain.submit(OpCode.getData, DeleteRequest("/", -1))  # a body that is not a GetDataRequest
+    chain.finish()
+    header, body = chain.cnxn.sent[0]  # type: ignore[misc]
+    assert header.err == Code.MARSHALLINGERROR and body is None

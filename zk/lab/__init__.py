@@ -39,6 +39,7 @@ from zk.lab.config import CfgValue, QuorumMember
 from zk.lab.fourletter import four_letter_word, four_letter_word_sync, parse_mntr, parse_srvr
 from zk.lab.ours import ours_process
 from zk.lab.ports import LOOPBACK, free_port, free_ports
+from zk.lab.probe import election_vote
 from zk.lab.process import (
     DEFAULT_READY_TIMEOUT,
     ServerKind,
@@ -58,6 +59,7 @@ __all__ = [
     "ServerStartError",
     "SyncServer",
     "cleanup_lab_processes",
+    "election_vote",
     "ensemble",
     "four_letter_word",
     "four_letter_word_sync",
@@ -74,14 +76,18 @@ __all__ = [
 
 _T = TypeVar("_T")
 
+_PEER_MODES = {"LEADING": "leader", "FOLLOWING": "follower", "OBSERVING": "observer"}
+
 ENSEMBLE_READY_TIMEOUT = 90.0
 """Seconds an ensemble gets to elect a leader and have every member serve."""
 
 
-def _check_kind(kind: str, jvm_flags: Sequence[str]) -> None:
-    if kind not in ("ours", "reference"):
-        raise ValueError(f"kind must be 'ours' or 'reference', got {kind!r}")
-    if kind == "ours" and jvm_flags:
+def _check_kind(kind: str | Sequence[str], jvm_flags: Sequence[str]) -> None:
+    kinds = [kind] if isinstance(kind, str) else list(kind)
+    for k in kinds:
+        if k not in ("ours", "reference"):
+            raise ValueError(f"kind must be 'ours' or 'reference', got {k!r}")
+    if "reference" not in kinds and jvm_flags:
         raise ValueError("jvm_flags only apply to kind='reference'")
 
 
@@ -287,9 +293,21 @@ class Ensemble:
         await _all_ready([s for s in self.servers if s.running], timeout)
 
     async def modes(self) -> dict[int, str | None]:
-        """Each member's `srvr` mode by myid; None for a member that does not serve."""
+        """Each member's mode by myid (`srvr`'s ``Mode:``); None for a member that does not
+        serve. Our members, until atomic broadcast lands, serve no clients: for them the
+        mode comes from the state their log last reported (LEADING → ``"leader"``)."""
         found = await asyncio.gather(*(s.mode() for s in self.servers))
-        return {s.myid or 0: mode for s, mode in zip(self.servers, found, strict=True)}
+        modes: dict[int, str | None] = {}
+        for s, mode in zip(self.servers, found, strict=True):
+            if mode is None and s.kind == "ours":
+                mode = _PEER_MODES.get(s.peer_state() or "")
+            modes[s.myid or 0] = mode
+        return modes
+
+    def peer_states(self) -> dict[int, str | None]:
+        """Each member's QuorumPeer state as its log last reported it (LOOKING, LEADING,
+        FOLLOWING, OBSERVING), ours and the reference's alike; None if not running."""
+        return {s.myid or 0: s.peer_state() for s in self.servers}
 
     async def leaders(self) -> list[ServerProcess]:
         """The members that say they lead (more than one only in a transient split)."""
@@ -329,7 +347,7 @@ class Ensemble:
 @asynccontextmanager
 async def ensemble(
     n: int = 3,
-    kind: ServerKind = "ours",
+    kind: ServerKind | Sequence[ServerKind] = "ours",
     *,
     trace: bool = True,
     keep: bool = False,
@@ -347,7 +365,8 @@ async def ensemble(
 
     Args:
         n: Number of members (1..255).
-        kind: ``"ours"`` or ``"reference"``.
+        kind: ``"ours"`` or ``"reference"``, or one kind per member for a mixed
+            ensemble (``["reference", "reference", "ours"]``: myid 3 is ours).
         trace: Ours only: each member writes ``<folder>/s<N>/trace.jsonl``.
         keep: Keep the temporary folder after the block.
         root: Make the temporary folder inside this one.
@@ -360,7 +379,11 @@ async def ensemble(
     _check_kind(kind, jvm_flags)
     if not 1 <= n <= 255:
         raise ValueError(f"an ensemble has 1..255 members, got {n}")
-    lab_root = _new_root(root, kind)
+    kinds: list[ServerKind] = [kind] * n if isinstance(kind, str) else list(kind)
+    if len(kinds) != n:
+        raise ValueError(f"{len(kinds)} kinds for an ensemble of {n}")
+    ensemble_kind: ServerKind = kinds[0] if len(set(kinds)) == 1 else "ours"
+    lab_root = _new_root(root, kinds[0] if len(set(kinds)) == 1 else "mixed")
     origin = time.monotonic_ns()
     servers: list[ServerProcess] = []
     try:
@@ -375,10 +398,10 @@ async def ensemble(
             )
             for i, sid in enumerate(range(1, n + 1))
         ]
-        for member in members:
+        for member, member_kind in zip(members, kinds, strict=True):
             servers.append(
                 _make_process(
-                    kind,
+                    member_kind,
                     lab_root,
                     f"s{member.sid}",
                     member.client_port,
@@ -387,12 +410,15 @@ async def ensemble(
                     myid=member.sid,
                     trace=trace,
                     trace_origin=origin,
-                    jvm_flags=jvm_flags,
+                    jvm_flags=jvm_flags if member_kind == "reference" else (),
                     extended_types=extended_types,
                 )
             )
+        if "ours" in kinds:
+            for s in servers:
+                s.ready_when_elected = True
         await _start_all(servers, ready_timeout)
-        yield Ensemble(kind, lab_root, members, servers)
+        yield Ensemble(ensemble_kind, lab_root, members, servers)
     finally:
         await _teardown(lab_root, servers, keep)
 

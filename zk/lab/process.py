@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -54,6 +55,8 @@ DEFAULT_STOP_GRACE = 10.0
 """Seconds between SIGTERM and SIGKILL in `stop`."""
 
 _POLL_INTERVAL = 0.05
+# A QuorumPeer state line, ours or the reference's: "... QuorumPeer - LEADING"
+_STATE_LINE = re.compile(r" - (LOOKING|LEADING|FOLLOWING|OBSERVING)[ \t]*$", re.MULTILINE)
 _LOG_TAIL_BYTES = 64 * 1024
 
 _registry_lock = threading.Lock()
@@ -178,6 +181,9 @@ class ServerProcess:
         self.cwd = cwd
         self.starts = 0
         self.paused = False
+        # Our ensemble members (and members of a mixed ensemble) cannot serve clients
+        # until atomic broadcast lands: for them, "ready" means "the election ended".
+        self.ready_when_elected = kind == "ours" and myid is not None
         self._proc: subprocess.Popen[bytes] | None = None
 
     def __repr__(self) -> str:
@@ -243,8 +249,36 @@ class ServerProcess:
         except (OSError, TimeoutError):
             return False
 
+    def peer_state(self) -> str | None:
+        """An ensemble member's state as its log last reported it since it was started:
+        ``LOOKING``, ``LEADING``, ``FOLLOWING`` or ``OBSERVING``; None if not running or
+        not said yet.
+
+        Both servers log each state change as a line ending in `` - LEADING`` (QuorumPeer.run);
+        this works while a peer does not serve, when `srvr` only says "not currently serving".
+        """
+        if not self.running:
+            return None
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return None
+        start = text.rfind("--- zk.lab: start #")
+        found = _STATE_LINE.findall(text, max(start, 0))
+        return found[-1] if found else None
+
+    async def _elected(self) -> bool:
+        if not self.ready_when_elected:
+            return False
+        try:
+            if (await four_letter_word(self.host, self.port, "ruok", 2.0)).strip() != "imok":
+                return False
+        except (OSError, TimeoutError):
+            return False
+        return self.peer_state() in ("LEADING", "FOLLOWING", "OBSERVING")
+
     async def wait_ready(self, timeout: float = DEFAULT_READY_TIMEOUT) -> None:
-        """Wait until the server serves.
+        """Wait until the server serves (our ensemble members: until their election ended).
 
         Raises:
             ServerStartError: The process exited, or did not serve within `timeout`.
@@ -257,7 +291,7 @@ class ServerProcess:
                     f"{self.name} ({self.kind}) exited with status {self.returncode} before serving; "
                     f"log {self.log_path}:\n{self.log_tail()}"
                 )
-            if await self.is_serving():
+            if await self.is_serving() or await self._elected():
                 return
             if loop.time() >= deadline:
                 raise ServerStartError(

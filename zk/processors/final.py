@@ -16,6 +16,8 @@ ZooKeeperServer.processTxn.
 
 from __future__ import annotations
 
+import logging
+
 from zk.data import ProcessTxnResult, ProviderRegistry, check_acl
 from zk.jute.codec import Record
 from zk.jute.records import (
@@ -72,6 +74,8 @@ from zk.session import SessionTracker
 from zk.trace import NULL_TRACER, Tracer
 
 __all__ = ["FinalRequestProcessor"]
+
+log = logging.getLogger(__name__)
 
 
 class FinalRequestProcessor:
@@ -141,6 +145,13 @@ class FinalRequestProcessor:
             rsp, err = self._response(request, cnxn, rc)
         except KeeperException as e:
             err = e.code
+        except Exception:
+            # Java's Final answers any other failure with MARSHALLINGERROR and goes on: one
+            # request's reply must not take the server down. The transaction (if any) is
+            # already applied above, outside this guard; a failure there is fatal.
+            log.exception("Failed to process session 0x%x cxid %d op %s", request.session_id, request.cxid,
+                          op_name(request.type))  # fmt: skip
+            rsp, err = None, Code.MARSHALLINGERROR
         hdr = ReplyHeader(request.cxid, last_zxid, int(err))
         if self.tracer.enabled:
             self.tracer.emit(

@@ -7,7 +7,8 @@ The path mirrors ZooKeeper's own, so that the chapter can follow both side by si
            ├─ one server (no server.N lines) → ZooKeeperServerMain.run_from_config
            │     └─ ZooKeeperServer: ZKDatabase, SessionTracker, the processor chain,
            │        then the client port (ServerCnxnFactory)
-           └─ an ensemble → QuorumPeer (comes with leader election, issue 4)
+           └─ an ensemble → run_from_config: QuorumPeer (zk.startup.quorum_peer), its
+                 election port, its LOOKING → LEADING / FOLLOWING / OBSERVING loop
 
 Logging goes to stderr; SIGTERM and SIGINT stop the server cleanly.
 
@@ -71,12 +72,7 @@ class QuorumPeerMain:
             log.error("Invalid config, exiting abnormally: %s", e)
             return 2
         if config.is_distributed:
-            log.error(
-                "zoo.cfg lists %d servers, but this build runs standalone servers only: "
-                "leader election and atomic broadcast are not built yet",
-                len(config.servers),
-            )
-            return 2
+            return self.run_from_config(config)
         log.info("Either no config or no quorum defined in config, running in standalone mode")
         tracer = Tracer.from_env()
         try:
@@ -84,4 +80,34 @@ class QuorumPeerMain:
         except (DatadirException, LogCorruptError) as e:  # zk.storage refused the data directory
             log.error("Unable to load database on disk: %s", e)
             return 1
+        return 0
+
+    def run_from_config(self, config: QuorumPeerConfig) -> int:
+        """Run a QuorumPeer until SIGTERM or SIGINT. Mirrors QuorumPeerMain.runFromConfig."""
+        from zk.startup.quorum_peer import QuorumPeer
+
+        tracer = Tracer.from_env()
+        log.info("Starting quorum peer, myid=%d", config.server_id)
+
+        async def main() -> None:
+            try:
+                peer = QuorumPeer(config, tracer=tracer)
+            except ConfigException as e:
+                log.error("Invalid config, exiting abnormally: %s", e)
+                raise
+            loop = asyncio.get_running_loop()
+            running = loop.create_task(peer.run(), name="quorum-peer")
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, running.cancel)
+            try:
+                await running
+            except asyncio.CancelledError:
+                log.info("shutting down")
+            finally:
+                tracer.close()
+
+        try:
+            asyncio.run(main())
+        except ConfigException:
+            return 2
         return 0

@@ -1,0 +1,107 @@
+"""Leader election with real processes of ours: 3 and 5 servers on loopback (zk.lab).
+
+Until atomic broadcast lands a peer serves no clients: `srvr` says "not currently
+serving" (as ZooKeeper does for a peer that does not serve), so states are read from
+each server's log, where QuorumPeer writes ``LOOKING`` / ``LEADING`` / ``FOLLOWING``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from zk import lab
+from zk.election.messages import PROTOCOL_VERSION_V1
+from zk.lab import Ensemble
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+TICK = 500
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def ens() -> AsyncIterator[Ensemble]:
+    async with lab.ensemble(3, kind="ours", tickTime=TICK) as e:
+        yield e
+
+
+async def _wait_states(ens: Ensemble, want: dict[int, str], timeout: float = 20) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while ens.peer_states() != want:
+        if loop.time() > deadline:
+            raise AssertionError(f"states {ens.peer_states()}, wanted {want}")
+        await asyncio.sleep(0.05)
+
+
+async def test_three_processes_elect_the_highest_id(ens: Ensemble) -> None:
+    # equal (epoch, zxid) everywhere: the highest server id wins
+    await _wait_states(ens, {1: "FOLLOWING", 2: "FOLLOWING", 3: "LEADING"})
+    assert await ens.modes() == {1: "follower", 2: "follower", 3: "leader"}
+    for s in ens:
+        assert await s.four_letter_word("ruok") == "imok"
+        assert "not currently serving" in await s.four_letter_word("srvr")
+
+
+@pytest.mark.parametrize(
+    ("name", "payload"),
+    [
+        ("garbage", b"\x13\x37" * 40),
+        ("wrong protocol version", struct.pack(">qqi", -7, 1, 3) + b"x:1"),
+        ("huge length", struct.pack(">qqi", PROTOCOL_VERSION_V1, 1, 0x7FFFFFFF)),
+        ("unknown peer id", struct.pack(">qqi", PROTOCOL_VERSION_V1, 42, 11) + b"127.0.0.1:1"),
+    ],
+)
+async def test_bad_input_on_the_election_port_is_refused(ens: Ensemble, name: str, payload: bytes) -> None:
+    target = ens[1]
+    port = ens.members[0].election_port
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(payload)
+    await writer.drain()
+    assert await asyncio.wait_for(reader.read(), 10) == b""  # closed on us, nothing said
+    writer.close()
+    log = target.log_path.read_text()
+    assert "Initial message parsing error" in log or "not in the configuration" in log
+    # the election carries on: nobody changed state
+    await _wait_states(ens, {1: "FOLLOWING", 2: "FOLLOWING", 3: "LEADING"})
+
+
+async def test_killing_the_leader_elects_a_new_one_and_the_restarted_server_joins(ens: Ensemble) -> None:
+    await ens[3].kill()
+    await _wait_states(ens, {1: "FOLLOWING", 2: "LEADING", 3: None})
+    await ens[3].restart()  # the highest id comes back, but 2 leads: it joins 2
+    await _wait_states(ens, {1: "FOLLOWING", 2: "LEADING", 3: "FOLLOWING"})
+    assert "vote (2, 0, 0)" in ens[3].log_tail(200)
+
+
+async def test_the_highest_epoch_wins_over_a_higher_id(ens: Ensemble) -> None:
+    """The vote's first key is the peer epoch, read from the currentEpoch file at start-up."""
+    await ens.stop()
+    for s in ens:
+        epoch = "3" if s.myid == 1 else "2"
+        (s.data_dir / "version-2").mkdir(parents=True, exist_ok=True)
+        (s.data_dir / "version-2" / "currentEpoch").write_text(epoch)
+        (s.data_dir / "version-2" / "acceptedEpoch").write_text(epoch)
+    for s in ens:
+        await s.start()
+    await ens.wait_ready()
+    await _wait_states(ens, {1: "LEADING", 2: "FOLLOWING", 3: "FOLLOWING"})
+
+
+async def test_five_processes_minority_elects_nobody_then_late_joiners_join() -> None:
+    async with lab.ensemble(5, kind="ours", tickTime=TICK) as ens5:
+        await _wait_states(ens5, {1: "FOLLOWING", 2: "FOLLOWING", 3: "FOLLOWING", 4: "FOLLOWING", 5: "LEADING"})
+        for sid in (3, 4, 5):
+            await ens5[sid].kill()
+        await _wait_states(ens5, {1: "LOOKING", 2: "LOOKING", 3: None, 4: None, 5: None})
+        await asyncio.sleep(2)  # two of five: a minority stays LOOKING
+        assert ens5.peer_states() == {1: "LOOKING", 2: "LOOKING", 3: None, 4: None, 5: None}
+        await ens5[3].restart()  # staggered: a quorum again, 3 is the highest id present
+        await _wait_states(ens5, {1: "FOLLOWING", 2: "FOLLOWING", 3: "LEADING", 4: None, 5: None})
+        for sid in (5, 4):
+            await ens5[sid].restart()
+        await _wait_states(ens5, {1: "FOLLOWING", 2: "FOLLOWING", 3: "LEADING", 4: "FOLLOWING", 5: "FOLLOWING"})
