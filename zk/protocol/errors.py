@@ -20,6 +20,7 @@ __all__ = [
     "BadArgumentsException",
     "BadVersionException",
     "Code",
+    "ConnectionLossException",
     "InvalidACLException",
     "KeeperException",
     "MarshallingErrorException",
@@ -30,6 +31,7 @@ __all__ = [
     "NodeExistsException",
     "NotEmptyException",
     "NotReadOnlyException",
+    "OperationTimeoutException",
     "QuotaExceededException",
     "ReconfigDisabledException",
     "RuntimeInconsistencyException",
@@ -140,6 +142,8 @@ def _make(name: str, code: Code) -> type[KeeperException]:
 
 
 SystemErrorException = _make("SystemErrorException", Code.SYSTEMERROR)
+ConnectionLossException = _make("ConnectionLossException", Code.CONNECTIONLOSS)
+OperationTimeoutException = _make("OperationTimeoutException", Code.OPERATIONTIMEOUT)
 RuntimeInconsistencyException = _make("RuntimeInconsistencyException", Code.RUNTIMEINCONSISTENCY)
 MarshallingErrorException = _make("MarshallingErrorException", Code.MARSHALLINGERROR)
 UnimplementedException = _make("UnimplementedException", Code.UNIMPLEMENTED)
