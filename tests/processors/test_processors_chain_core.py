@@ -85,6 +85,8 @@ class Chain:
         for req in self.queued:
             self.final.process_request(req)
         self.queued.clear()
+        # Prep computed each txn's digest ahead of time; the tree must reach every one
+        assert self.db.tree.digest_mismatches == 0
 
 
 def create(path: str, mode: CreateMode = CreateMode.PERSISTENT) -> CreateRequest:
@@ -194,3 +196,19 @@ def test_an_unexpected_failure_building_a_reply_is_a_marshalling_error() -> None
     chain.finish()
     header, body = chain.cnxn.sent[0]  # type: ignore[misc]
     assert header.err == Code.MARSHALLINGERROR and body is None
+
+
+def test_prep_knows_the_tree_digest_before_the_tree_changes() -> None:
+    """precalculateDigest: a txn's TxnDigest is the digest the tree has once it is
+    applied, computed from change records while earlier txns are still queued."""
+    chain = Chain()
+    reqs = [chain.submit(OpCode.create, create("/d1"), cxid=1), chain.submit(OpCode.create, create("/d1/x"), cxid=2),
+            chain.submit(OpCode.setData, SetDataRequest("/d1", b"v", -1), cxid=3),
+            chain.submit(OpCode.delete, DeleteRequest("/d1/x", -1), cxid=4)]  # fmt: skip
+    digests = []
+    for req in reqs:
+        chain.final.process_request(req)
+        digests.append(chain.db.tree.tree_digest)
+    chain.queued.clear()
+    assert [r.txn_digest.treeDigest for r in reqs if r.txn_digest] == digests
+    assert len(set(digests)) == 4

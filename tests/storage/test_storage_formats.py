@@ -182,7 +182,10 @@ def test_a_snapshot_round_trips_with_its_sessions_and_seal() -> None:
     assert is_valid_snapshot_tail(len(stream), stream[-5:])
     loaded = DataTree()
     info = deserialize_snapshot(stream, loaded)
-    assert info.sessions == {0x1000001: 30000} and info.digest is None
+    assert info.sessions == {0x1000001: 30000}
+    assert tree.last_processed_zxid_digest is not None
+    zxid, digest = tree.last_processed_zxid_digest
+    assert info.digest == ZxidDigest(zxid, 2, digest), "3.8 always writes the digest at the last zxid"
     assert {p: (n.data, n.stat) for p, n in loaded.nodes.items()} == {
         p: (n.data, n.stat) for p, n in tree.nodes.items()
     }

@@ -50,6 +50,8 @@ class DataNode:
     acl: int
     stat: StatPersisted
     children: set[str] = dataclasses.field(default_factory=set)
+    # This node's digest as the tree last counted it (DataNode's cached digest).
+    digest: int = 0
 
     def copy_stat(self, extended_types_enabled: bool = False) -> Stat:
         """The Stat a client sees. Mirrors: DataNode.copyStat.

@@ -37,12 +37,15 @@ anything (Java applies its sub-txns until the bad one and logs the rest away).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
+import logging
 from typing import NamedTuple
 
 from zk.data.acl import READ_ACL_UNSAFE
 from zk.data.acl_cache import OPEN_UNSAFE_ACL_ID, ReferenceCountedACLCache
+from zk.data.digest import DIGEST_VERSION, NodeHashMap
 from zk.data.ephemeral import CONTAINER_EPHEMERAL_OWNER, EphemeralType
 from zk.data.node import DataNode, create_stat
 from zk.jute.codec import Reader, Record, Writer
@@ -60,11 +63,17 @@ from zk.jute.records import (
     SetDataTxn,
     Stat,
     StatPersisted,
+    TxnDigest,
     TxnHeader,
 )
 from zk.protocol.constants import EventType, OpCode, op_name
 from zk.protocol.errors import Code, KeeperException, NodeExistsException, NoNodeException
 from zk.trace.tracer import NULL_TRACER, Tracer
+
+log = logging.getLogger(__name__)
+
+DIGEST_LOG_INTERVAL = 128  # DataTree.DIGEST_LOG_INTERVAL
+DIGEST_LOG_LIMIT = 1024  # DataTree.DIGEST_LOG_LIMIT
 
 __all__ = [
     "CONFIG_NODE",
@@ -145,25 +154,36 @@ class DataTree:
     def __init__(self, *, extended_types_enabled: bool = False, tracer: Tracer = NULL_TRACER) -> None:
         self.extended_types_enabled = extended_types_enabled
         self.tracer = tracer
-        self.nodes: dict[str, DataNode] = {}
+        self.nodes = NodeHashMap()
         self.acl_cache = ReferenceCountedACLCache()
         self.last_processed_zxid = 0
+        # The digest at the last zxid applied, which the next snapshot records
+        # (DataTree.lastProcessedZxidDigest); None until a txn is applied.
+        self.last_processed_zxid_digest: tuple[int, int] | None = None
+        # A loaded snapshot's (zxid, digest): checked when replay reaches that zxid, the
+        # first moment a fuzzy snapshot's tree is whole (digestFromLoadedSnapshot).
+        self.digest_from_loaded_snapshot: tuple[int, int] | None = None
+        self.digest_mismatches = 0
+        # every DIGEST_LOG_INTERVAL-th zxid's digest, the newest DIGEST_LOG_LIMIT (`hash`)
+        self.digest_log: collections.deque[tuple[int, int]] = collections.deque(maxlen=DIGEST_LOG_LIMIT)
         self._ephemerals: dict[int, set[str]] = {}
         self._containers: set[str] = set()
         self._ttls: set[str] = set()
         root = DataNode(b"", OPEN_UNSAFE_ACL_ID, _EMPTY_STAT)
-        self.nodes[""] = self.nodes["/"] = root
+        self.nodes.put("", root)
+        self.nodes.put_without_digest("/", root)
         root.children.add("zookeeper")
-        proc = self.nodes[PROC_ZOOKEEPER] = DataNode(b"", OPEN_UNSAFE_ACL_ID, _EMPTY_STAT)
+        proc = DataNode(b"", OPEN_UNSAFE_ACL_ID, _EMPTY_STAT)
+        self.nodes.put(PROC_ZOOKEEPER, proc)
         proc.children.add("quota")
-        self.nodes[QUOTA_ZOOKEEPER] = DataNode(b"", OPEN_UNSAFE_ACL_ID, _EMPTY_STAT)
+        self.nodes.put(QUOTA_ZOOKEEPER, DataNode(b"", OPEN_UNSAFE_ACL_ID, _EMPTY_STAT))
         self.add_config_node()
 
     def add_config_node(self) -> None:
         """Create ``/zookeeper/config``, world-readable only (ZOOKEEPER-2014). Its
         aversion ends up -1, as in ZooKeeper. Mirrors: DataTree.addConfigNode."""
         self.nodes[PROC_ZOOKEEPER].children.add("config")
-        self.nodes[CONFIG_NODE] = DataNode(b"", OPEN_UNSAFE_ACL_ID, _EMPTY_STAT)
+        self.nodes.put(CONFIG_NODE, DataNode(b"", OPEN_UNSAFE_ACL_ID, _EMPTY_STAT))
         self.set_acl(CONFIG_NODE, READ_ACL_UNSAFE, -1)
 
     @staticmethod
@@ -286,6 +306,7 @@ class DataTree:
         if existing is not None:
             existing.acl = acl_index
             raise NodeExistsException(path)
+        self.nodes.pre_change(parent_name, parent)
         if parent_cversion == -1:
             parent_cversion = parent.stat.cversion + 1
         # Replaying a create that a fuzzy snapshot already saw deleted must not move
@@ -294,7 +315,8 @@ class DataTree:
             parent.stat = dataclasses.replace(parent.stat, cversion=parent_cversion, pzxid=zxid)
         child = DataNode(data, acl_index, create_stat(zxid, time, ephemeral_owner))
         parent.children.add(child_name)
-        self.nodes[path] = child
+        self.nodes.post_change(parent_name, parent)
+        self.nodes.put(path, child)
         kind = EphemeralType.get(ephemeral_owner, self.extended_types_enabled)
         if kind is EphemeralType.CONTAINER:
             self._containers.add(path)
@@ -323,11 +345,13 @@ class DataTree:
         parent = self.nodes.get(parent_name)
         if parent is None:
             raise NoNodeException(path)
+        self.nodes.pre_change(parent_name, parent)
         parent.children.discard(child_name)
         # Never move pzxid back: a replayed create may have set a higher one.
         if zxid > parent.stat.pzxid:
             parent.stat = dataclasses.replace(parent.stat, pzxid=zxid)
-        node = self.nodes.pop(path, None)
+        self.nodes.post_change(parent_name, parent)
+        node = self.nodes.remove(path)
         if node is None:
             raise NoNodeException(path)
         acl = self.acl_for_node(node)
@@ -360,8 +384,10 @@ class DataTree:
         Raises NoNodeException. Mirrors: DataTree.setData.
         """
         node = self._node(path)
+        self.nodes.pre_change(path, node)
         node.data = data
         node.stat = dataclasses.replace(node.stat, mtime=time, mzxid=zxid, version=version)
+        self.nodes.post_change(path, node)
         if self.tracer.enabled:
             self.tracer.emit("data.node.changed", path=path, zxid=zxid, version=version)
         if events is not None:
@@ -373,8 +399,10 @@ class DataTree:
         mzxid does not move. Raises NoNodeException. Mirrors: DataTree.setACL."""
         node = self._node(path)
         self.acl_cache.remove_usage(node.acl)
+        self.nodes.pre_change(path, node)
         node.stat = dataclasses.replace(node.stat, aversion=version)
         node.acl = self.acl_cache.convert_acls(acl)
+        self.nodes.post_change(path, node)
         return self.copy_stat(node)
 
     def set_cversion_pzxid(self, path: str, new_cversion: int, zxid: int) -> None:
@@ -388,7 +416,9 @@ class DataTree:
         if new_cversion == -1:
             new_cversion = node.stat.cversion + 1
         if new_cversion > node.stat.cversion:
+            self.nodes.pre_change(path, node)
             node.stat = dataclasses.replace(node.stat, cversion=new_cversion, pzxid=zxid)
+            self.nodes.post_change(path, node)
 
     def kill_session(
         self,
@@ -421,8 +451,17 @@ class DataTree:
 
     # --- transactions -----------------------------------------------------------------
 
-    def process_txn(self, header: TxnHeader, txn: Record | None) -> ProcessTxnResult:
+    @property
+    def tree_digest(self) -> int:
+        """The digest of the whole tree (see zk.data.digest)."""
+        return self.nodes.digest
+
+    def process_txn(self, header: TxnHeader, txn: Record | None, digest: TxnDigest | None = None) -> ProcessTxnResult:
         """Apply one logged transaction. Errors of the txn become ``result.err``.
+
+        ``digest`` is the tree digest Prep computed for after this txn; a different
+        digest after applying it means Prep and the tree disagree, and is logged
+        (DataTree.compareDigest).
 
         Raises:
             ValueError: a multi holds a sub-txn that cannot be decoded or is of a type a
@@ -431,12 +470,41 @@ class DataTree:
         Mirrors: DataTree.processTxn.
         """
         rc = self._process_txn(header, txn, [], is_sub_txn=False)
+        self._check_digests(rc.zxid, digest)
         if self.tracer.enabled:
             self.tracer.emit(
                 "data.txn.applied", zxid=rc.zxid, session=rc.client_id, cxid=rc.cxid,
                 op=op_name(rc.type), path=rc.path, err=rc.err.name,
             )  # fmt: skip
         return rc
+
+    def _check_digests(self, zxid: int, digest: TxnDigest | None) -> None:
+        now = self.tree_digest
+        if digest is not None and digest.version == DIGEST_VERSION and digest.treeDigest != now:
+            self.digest_mismatches += 1
+            log.error("Digest mismatch at zxid 0x%x: the txn says %d, the tree has %d", zxid, digest.treeDigest, now)
+        if self.digest_from_loaded_snapshot is None:  # DataTree.logZxidDigest
+            self.last_processed_zxid_digest = (zxid, now)
+            if zxid % DIGEST_LOG_INTERVAL == 0:
+                self.digest_log.append((zxid, now))
+        else:
+            self.compare_snapshot_digests(zxid)
+
+    def compare_snapshot_digests(self, zxid: int) -> None:
+        """Once replay reaches the zxid a loaded snapshot recorded its digest at, the
+        tree must have that digest. Mirrors: DataTree.compareSnapshotDigests."""
+        loaded = self.digest_from_loaded_snapshot
+        if loaded is None:
+            return
+        if zxid == loaded[0]:
+            if loaded[1] != self.tree_digest:
+                self.digest_mismatches += 1
+                log.error("The snapshot's digest at zxid 0x%x is %d, the tree has %d", zxid, loaded[1],
+                          self.tree_digest)  # fmt: skip
+            self.digest_from_loaded_snapshot = None
+        elif zxid > loaded[0]:  # the snapshot's zxid never came: nothing to compare
+            log.warning("The txn 0x%x of the snapshot's digest was not replayed", loaded[0])
+            self.digest_from_loaded_snapshot = None
 
     def _process_txn(
         self, header: TxnHeader, txn: Record | None, events: list[WatchTrigger], *, is_sub_txn: bool
@@ -560,7 +628,7 @@ class DataTree:
             if path is None:
                 raise ValueError("Invalid Datatree, a null path")
             node = DataNode(r.read_buffer(), r.read_long(), StatPersisted.decode(r))
-            self.nodes[path] = node
+            self.nodes.put(path, node)
             self.acl_cache.add_usage(node.acl)
             slash = path.rfind("/")
             if slash != -1:
@@ -579,7 +647,7 @@ class DataTree:
             path = r.read_ustring()
         if "" not in self.nodes:
             raise ValueError("Invalid Datatree, no root node")
-        self.nodes["/"] = self.nodes[""]
+        self.nodes.put_without_digest("/", self.nodes[""])
         self.acl_cache.purge_unused()
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from zk.data import DataTree, ProcessTxnResult
 from zk.jute.codec import Record
-from zk.jute.records import TxnHeader
+from zk.jute.records import TxnDigest, TxnHeader
 from zk.processors.request import Request
 from zk.storage import FileTxnSnapLog, RestoreResult
 from zk.trace import NULL_TRACER, Tracer
@@ -64,8 +64,8 @@ class ZKDatabase:
         self.initialized = False
         self.restored: RestoreResult | None = None
 
-    def process_txn(self, hdr: TxnHeader, txn: Record | None) -> ProcessTxnResult:
-        rc = self.tree.process_txn(hdr, txn)
+    def process_txn(self, hdr: TxnHeader, txn: Record | None, digest: TxnDigest | None = None) -> ProcessTxnResult:
+        rc = self.tree.process_txn(hdr, txn, digest)
         self.watches.fire(rc.watch_events)
         return rc
 
@@ -122,7 +122,7 @@ class ZKDatabase:
         if self.snap_log is None or request.hdr is None:
             return False
         self.txn_count += 1
-        return self.snap_log.append(request.hdr, request.txn)
+        return self.snap_log.append(request.hdr, request.txn, request.txn_digest)
 
     def commit(self) -> None:
         """Blocking: write and fsync every appended txn. Mirrors: ZKDatabase.commit."""

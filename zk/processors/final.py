@@ -109,7 +109,7 @@ class FinalRequestProcessor:
             self.session_tracker.commit_session(hdr.clientId, request.session_timeout)
         elif hdr.type == OpCode.closeSession:
             self.session_tracker.remove_session(hdr.clientId)
-        rc = self.db.process_txn(hdr, request.txn)
+        rc = self.db.process_txn(hdr, request.txn, request.txn_digest)
         self.prep.applied(hdr.zxid)
         if self.tracer.enabled:
             self.tracer.emit(

@@ -42,6 +42,7 @@ from zk.data import (
     sequential_name,
     validate_path,
 )
+from zk.data.digest import DIGEST_VERSION, calculate_digest, signed64
 from zk.jute.codec import Record
 from zk.jute.records import (
     ACL,
@@ -65,6 +66,7 @@ from zk.jute.records import (
     SetDataTxn,
     StatPersisted,
     Txn,
+    TxnDigest,
     TxnHeader,
 )
 from zk.processors.request import OWNER, ChangeRecord, Request
@@ -146,6 +148,7 @@ class PrepRequestProcessor:
         """
         request.hdr = None
         request.txn = None
+        request.txn_digest = None
         op = request.type
         decode_error = request.exception  # the body did not decode: MARSHALLINGERROR
         try:
@@ -166,6 +169,7 @@ class PrepRequestProcessor:
             if request.hdr is not None:
                 request.hdr = _with_type(request.hdr, OpCode.error)
                 request.txn = ErrorTxn(int(e.code))
+            request.txn_digest = None  # an error txn is logged without a digest
             request.exception = e
         request.zxid = self.tree.last_processed_zxid if request.hdr is None else request.hdr.zxid
         if self.tracer.enabled:
@@ -197,11 +201,32 @@ class PrepRequestProcessor:
         if cr is None:
             node = self.tree.get_node(path)
             if node is not None:
-                cr = ChangeRecord(-1, path, node.stat, len(node.children),
-                                  self.tree.acl_for_node(node), node.data)  # fmt: skip
+                cr = ChangeRecord(-1, path, node.stat, len(node.children), self.tree.acl_for_node(node),
+                                  node.data, node_digest=node.digest)  # fmt: skip
         if cr is None or cr.stat is None:
             raise NoNodeException(path)
         return cr
+
+    def _current_tree_digest(self) -> int:
+        """The tree's digest once every outstanding change is applied
+        (PrepRequestProcessor.getCurrentTreeDigest)."""
+        if self.outstanding_changes:
+            return self.outstanding_changes[-1].tree_digest
+        return self.tree.tree_digest
+
+    def _add_change(self, request: Request, cr: ChangeRecord, kind: str) -> None:
+        """Record a change with its digests, and the txn's digest so far.
+
+        The new tree digest is the current one minus the node's old digest plus its new
+        one: the additive hash lets Prep know the digest before the tree changes.
+        Mirrors: precalculateDigest, addChangeRecord and setTxnDigest.
+        """
+        prev = 0 if kind == _ADD else self.get_record_for_path(cr.path).node_digest
+        new = 0 if kind == _REMOVE else calculate_digest(cr.path, cr.data, _live(cr.stat))
+        cr.node_digest = new
+        cr.tree_digest = signed64(self._current_tree_digest() - prev + new)
+        self.add_change_record(cr)
+        request.txn_digest = TxnDigest(DIGEST_VERSION, cr.tree_digest)
 
     def add_change_record(self, cr: ChangeRecord) -> None:
         self.outstanding_changes.append(cr)
@@ -283,7 +308,7 @@ class PrepRequestProcessor:
             node = node.duplicate(hdr.zxid)
             node.stat = _replace(node.stat, version=new_version, mtime=hdr.time, mzxid=hdr.zxid)
             node.data = record.data
-            self.add_change_record(node)
+            self._add_change(request, node, _UPDATE)
         elif op == OpCode.setACL:
             self._session_check(request)
             assert isinstance(record, SetACLRequest), record
@@ -297,7 +322,7 @@ class PrepRequestProcessor:
             request.txn = SetACLTxn(path, acl, new_version)
             node = node.duplicate(hdr.zxid)
             node.stat = _replace(node.stat, aversion=new_version)
-            self.add_change_record(node)
+            self._add_change(request, node, _UPDATE)
         elif op == OpCode.check:
             self._session_check(request)
             assert isinstance(record, CheckVersionRequest), record
@@ -317,6 +342,8 @@ class PrepRequestProcessor:
             self._p_close_session(request, hdr)
         else:  # pragma: no cover - _WRITE_OPS and this chain agree
             raise AssertionError(f"Prep has no rule for op {op}")
+        if request.txn_digest is None:  # a txn that changes no node: the tree's digest as it is
+            request.txn_digest = TxnDigest(DIGEST_VERSION, self._current_tree_digest())
 
     def _session_check(self, request: Request) -> None:
         self.session_tracker.check_session(request.session_id, OWNER)
@@ -327,8 +354,8 @@ class PrepRequestProcessor:
         parent.child_count -= 1
         assert parent.stat is not None
         parent.stat = _replace(parent.stat, pzxid=hdr.zxid)
-        self.add_change_record(parent)
-        self.add_change_record(ChangeRecord(hdr.zxid, path, None, -1, None))
+        self._add_change(request, parent, _UPDATE)
+        self._add_change(request, ChangeRecord(hdr.zxid, path, None, -1, None), _REMOVE)
 
     def _p_request_2_txn_create(
         self, op: int, request: Request, record: CreateRequest | CreateTTLRequest, hdr: TxnHeader
@@ -381,8 +408,8 @@ class PrepRequestProcessor:
         parent = parent.duplicate(hdr.zxid)
         parent.child_count += 1
         parent.stat = _replace(parent.stat, cversion=new_cversion, pzxid=hdr.zxid)
-        self.add_change_record(parent)
-        self.add_change_record(ChangeRecord(hdr.zxid, path, stat, 0, acl, record.data))
+        self._add_change(request, parent, _UPDATE)
+        self._add_change(request, ChangeRecord(hdr.zxid, path, stat, 0, acl, record.data), _ADD)
 
     def _validate_create_request(self, path: str | None, mode: CreateMode, ttl: int) -> None:
         """PrepRequestProcessor.validateCreateRequest and EphemeralType.validateTTL."""
@@ -403,7 +430,12 @@ class PrepRequestProcessor:
             elif cr.stat.ephemeralOwner == request.session_id:
                 es.add(cr.path)
         for path in sorted(es):
-            self.add_change_record(ChangeRecord(hdr.zxid, path, None, 0, None))
+            # The parent's pzxid moves; Java adds this record only for the digest, and
+            # leaves its child count alone.
+            parent = self.get_record_for_path(_parent_path_and_validate(path)).duplicate(hdr.zxid)
+            parent.stat = _replace(parent.stat, pzxid=hdr.zxid)
+            self._add_change(request, parent, _UPDATE)
+            self._add_change(request, ChangeRecord(hdr.zxid, path, None, 0, None), _REMOVE)
         request.txn = CloseSessionTxn(sorted(es))
         self.session_tracker.set_session_closing(request.session_id)
 
@@ -438,6 +470,8 @@ class PrepRequestProcessor:
                     self._rollback_pending_changes(zxid, pending)
             txns.append(Txn(int(op_type), txn.to_bytes()))
         request.txn = MultiTxn(txns)
+        # the digest after the whole multi (or, if it failed and rolled back, before it)
+        request.txn_digest = TxnDigest(DIGEST_VERSION, self._current_tree_digest())
 
 
 _WRITE_OPS = frozenset(
@@ -482,6 +516,14 @@ def _check_and_inc_version(current: int, expected: int, path: str) -> int:
     if expected != -1 and expected != current:
         raise BadVersionException(path)
     return current + 1
+
+
+_ADD, _REMOVE, _UPDATE = "add", "remove", "update"  # PrepRequestProcessor.DigestOpCode
+
+
+def _live(stat: StatPersisted | None) -> StatPersisted:
+    assert stat is not None, "only a removal has no stat"
+    return stat
 
 
 def _replace(stat: StatPersisted | None, **changes: int) -> StatPersisted:

@@ -18,7 +18,7 @@ import dataclasses
 from typing import Protocol
 
 from zk.jute.codec import Record
-from zk.jute.records import ACL, Id, ReplyHeader, StatPersisted, TxnHeader
+from zk.jute.records import ACL, Id, ReplyHeader, StatPersisted, TxnDigest, TxnHeader
 from zk.protocol.errors import KeeperException
 from zk.protocol.messages import MultiRequest, MultiResponse
 from zk.watch.events import Watcher
@@ -69,6 +69,8 @@ class Request:
     session_timeout: int = 0
     # deleteContainer is internal (ContainerManager): it names its path directly
     path: str | None = None
+    # the tree digest after this txn, as Prep computes it; logged with the txn
+    txn_digest: TxnDigest | None = None
     create_time: int = 0
 
     @property
@@ -80,7 +82,9 @@ class Request:
 class ChangeRecord:
     """A node as it will be once the outstanding transactions are applied.
 
-    ``stat`` is None for a node that an outstanding transaction deletes.
+    ``stat`` is None for a node that an outstanding transaction deletes. ``node_digest``
+    and ``tree_digest`` are the node's digest and the whole tree's once this change is
+    applied (ZooKeeperServer.PrecalculatedDigest).
     """
 
     zxid: int
@@ -89,6 +93,8 @@ class ChangeRecord:
     child_count: int
     acl: list[ACL] | None
     data: bytes | None = None
+    node_digest: int = 0
+    tree_digest: int = 0
 
     def duplicate(self, zxid: int) -> ChangeRecord:
         return dataclasses.replace(self, zxid=zxid)

@@ -15,9 +15,6 @@ server does not serve.
 Output formats are ZooKeeper 3.8's, byte for byte where the values are ours to compute.
 Where we differ, on purpose:
 
-* ``hash`` prints the digest log, one ``<zxid hex>: <digest>`` line per 128th zxid. We
-  compute no digests, so it prints nothing: exactly what 3.8 prints with
-  ``zookeeper.digest.enabled=false`` (and, with digests on, before zxid 0x80).
 * ``envi``: the ``java.*`` lines become their Python equivalents at the same place
   (see ``JAVA_EQUIVALENTS``): ``python.version`` instead of ``java.version``,
   ``python.implementation`` for ``java.vendor``, ``python.home`` (``sys.prefix``) for
@@ -427,8 +424,10 @@ class FourLetterWords:
         return self.zks.db.watches.dump_watches(by_path=True) + "\n"
 
     def cmd_hash(self, cnxn: ServerCnxn) -> str:
-        """DigestCommand: the digest log, empty here (we compute no digests)."""
-        return "" if self.zks.running else ZK_NOT_SERVING
+        """DigestCommand: the tree digest at every 128th zxid, ``<zxid hex>: <digest>``."""
+        if not self.zks.running:
+            return ZK_NOT_SERVING
+        return "".join(f"{zxid:x}: {digest}\n" for zxid, digest in self.zks.db.tree.digest_log)
 
     def cmd_mntr(self, cnxn: ServerCnxn) -> str:
         """MonitorCommand: ``zk_<key>\\t<value>`` lines; integers as integers, other

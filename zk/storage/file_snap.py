@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from zk.data import DataTree
+from zk.data.digest import DIGEST_VERSION
 from zk.storage.file_txn_log import fsync_dir
 from zk.storage.snap_format import (
     SnapshotError,
@@ -127,6 +128,12 @@ class FileSnap:
                 continue
             zxid = get_zxid_from_name(name, SNAPSHOT_FILE_PREFIX)
             tree.last_processed_zxid = zxid
+            d = info.digest
+            if d is not None and d.digest_version == DIGEST_VERSION and d.zxid >= zxid:
+                # checked when replay reaches d.zxid, at once if it is the snapshot's own
+                # (DataTree.deserializeZxidDigest)
+                tree.digest_from_loaded_snapshot = (d.zxid, d.digest)
+                tree.compare_snapshot_digests(zxid)
             return LoadedSnapshot(name, zxid, tree, info)
         raise OSError(f"Not able to find valid snapshots in {self.snap_dir}: {', '.join(self.skipped)}")
 

@@ -36,6 +36,7 @@ import zlib
 from collections.abc import Iterator, Mapping
 
 from zk.data import DataTree
+from zk.data.digest import DIGEST_VERSION
 from zk.jute.codec import JuteError, Reader, Writer
 from zk.jute.records import FileHeader
 
@@ -137,13 +138,18 @@ def serialize_snapshot(
     yield out(w)
     w.write_long(adler)  # SnapStream.sealStream
     w.write_ustring("/")
-    if digest is not None:
-        w.write_long(digest.zxid)
-        w.write_int(digest.digest_version)
-        w.write_long(digest.digest)
-        yield out(w)
-        w.write_long(adler)
-        w.write_ustring("/")
+    if digest is None:
+        # The digest at the last zxid applied *now*, after the walk: a fuzzy snapshot's
+        # tree is whole once replay reaches it (DataTree.serializeZxidDigest; ZooKeeper
+        # writes an empty one, zxid 0, before any txn).
+        zxid, value = tree.last_processed_zxid_digest or (0, 0)
+        digest = ZxidDigest(zxid, DIGEST_VERSION, value)
+    w.write_long(digest.zxid)
+    w.write_int(digest.digest_version)
+    w.write_long(digest.digest)
+    yield out(w)
+    w.write_long(adler)
+    w.write_ustring("/")
     yield out(w)
 
 
