@@ -108,6 +108,9 @@ class QuorumPeerMain:
 
         try:
             asyncio.run(main())
-        except ConfigException:
+        except ConfigException as e:
+            # the constructor's errors are logged above; the epoch files' (read when the
+            # peer starts) are logged here, as QuorumPeer.loadDataBase's are in Java
+            log.error("Unable to start the quorum peer, exiting abnormally: %s", e)
             return 2
         return 0
