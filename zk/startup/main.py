@@ -90,11 +90,7 @@ class QuorumPeerMain:
         log.info("Starting quorum peer, myid=%d", config.server_id)
 
         async def main() -> None:
-            try:
-                peer = QuorumPeer(config, tracer=tracer)
-            except ConfigException as e:
-                log.error("Invalid config, exiting abnormally: %s", e)
-                raise
+            peer = QuorumPeer(config, tracer=tracer)
             loop = asyncio.get_running_loop()
             running = loop.create_task(peer.run(), name="quorum-peer")
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -109,8 +105,8 @@ class QuorumPeerMain:
         try:
             asyncio.run(main())
         except ConfigException as e:
-            # the constructor's errors are logged above; the epoch files' (read when the
-            # peer starts) are logged here, as QuorumPeer.loadDataBase's are in Java
+            # a bad election config, or epoch files that do not agree (read as the peer
+            # starts, as QuorumPeer.loadDataBase reads them)
             log.error("Unable to start the quorum peer, exiting abnormally: %s", e)
             return 2
         return 0
