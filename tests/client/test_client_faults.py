@@ -11,11 +11,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 from client_helpers import Events, unique
-from client_proxy import Proxy
 from conftest import KINDS, skip_without_reference
 
 from zk import lab
 from zk.client import ZooKeeper
+from zk.lab.proxy import Proxy
 from zk.protocol.constants import AddWatchMode, CreateMode, EventType, KeeperState
 from zk.protocol.errors import SessionExpiredException
 

@@ -25,9 +25,7 @@ request classes below send them through kazoo's own connection (``KazooClient._c
 
 from __future__ import annotations
 
-import socket
 import struct
-import threading
 import time
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
@@ -53,7 +51,7 @@ from kazoo.protocol.states import ZnodeStat
 from kazoo.security import ACL, Id
 
 from zk import lab
-from zk.lab.ports import LOOPBACK, free_port
+from zk.lab.proxy import Proxy
 
 __all__ = [
     "AddWatch",
@@ -273,74 +271,6 @@ class MultiRead(namedtuple("MultiRead", "ops")):
                 results.append(EXCEPTIONS[err]())
             header, offset = MultiHeader.deserialize(buf, offset)
         return results
-
-
-# --- a TCP proxy that can drop a client's connection ---------------------------------
-
-
-class Proxy:
-    """Forwards loopback connections to a server; `drop()` cuts them and refuses new ones
-    until `restore()`, which is how a test makes a client lose its server without
-    touching the server."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.target = (host, port)
-        self.listener = socket.create_server((LOOPBACK, free_port()))
-        self.port = self.listener.getsockname()[1]
-        self.down = False
-        self._lock = threading.Lock()
-        self._socks: list[socket.socket] = []
-        self._closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    @property
-    def connect_string(self) -> str:
-        return f"{LOOPBACK}:{self.port}"
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            if self.down:
-                conn.close()
-                continue
-            upstream = socket.create_connection(self.target)
-            with self._lock:
-                self._socks += [conn, upstream]
-            for a, b in ((conn, upstream), (upstream, conn)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        for s in (src, dst):
-            with _suppress_os_error():
-                s.shutdown(socket.SHUT_RDWR)
-
-    def drop(self) -> None:
-        self.down = True
-        with self._lock:
-            socks, self._socks = self._socks, []
-        for s in socks:
-            with _suppress_os_error():
-                s.shutdown(socket.SHUT_RDWR)
-            s.close()
-
-    def restore(self) -> None:
-        self.down = False
-
-    def close(self) -> None:
-        self.drop()
-        self.listener.close()
-
-
-def _suppress_os_error() -> suppress:
-    return suppress(OSError)
 
 
 # --- clients and the script -----------------------------------------------------------

@@ -1,8 +1,11 @@
-"""A TCP proxy between a client and a server, so a test can cut the network only.
+"""A TCP proxy between a client and a server: a fault that touches the network only.
 
 ``drop()`` closes every forwarded connection and refuses new ones until ``restore()``:
 to the client it is a network failure, while the server keeps running (and, past the
-session timeout, expires the session of a client it no longer hears from).
+session timeout, expires the session of a client it no longer hears from). Tests and
+notebooks use it to show reconnects, setWatches and session expiry.
+
+Mirrors: nothing in ZooKeeper; the lab's network fault, as Jepsen's or Maelstrom's.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ __all__ = ["Proxy"]
 
 
 class Proxy:
+    """Forwards loopback connections to ``host:port``; ``connect_string`` is the proxy's."""
+
     def __init__(self, host: str, port: int) -> None:
         self.target = (host, port)
         self.listener = socket.create_server((LOOPBACK, free_port()))
