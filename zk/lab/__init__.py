@@ -76,7 +76,6 @@ __all__ = [
 
 _T = TypeVar("_T")
 
-_PEER_MODES = {"LEADING": "leader", "FOLLOWING": "follower", "OBSERVING": "observer"}
 
 ENSEMBLE_READY_TIMEOUT = 90.0
 """Seconds an ensemble gets to elect a leader and have every member serve."""
@@ -294,15 +293,9 @@ class Ensemble:
 
     async def modes(self) -> dict[int, str | None]:
         """Each member's mode by myid (`srvr`'s ``Mode:``); None for a member that does not
-        serve. Our members, until atomic broadcast lands, serve no clients: for them the
-        mode comes from the state their log last reported (LEADING → ``"leader"``)."""
+        serve (down, electing, or syncing)."""
         found = await asyncio.gather(*(s.mode() for s in self.servers))
-        modes: dict[int, str | None] = {}
-        for s, mode in zip(self.servers, found, strict=True):
-            if mode is None and s.kind == "ours":
-                mode = _PEER_MODES.get(s.peer_state() or "")
-            modes[s.myid or 0] = mode
-        return modes
+        return {s.myid or 0: mode for s, mode in zip(self.servers, found, strict=True)}
 
     def peer_states(self) -> dict[int, str | None]:
         """Each member's QuorumPeer state as its log last reported it (LOOKING, LEADING,
@@ -414,9 +407,6 @@ async def ensemble(
                     extended_types=extended_types,
                 )
             )
-        if "ours" in kinds:
-            for s in servers:
-                s.ready_when_elected = True
         await _start_all(servers, ready_timeout)
         yield Ensemble(ensemble_kind, lab_root, members, servers)
     finally:

@@ -183,7 +183,9 @@ class ServerProcess:
         self.paused = False
         # Our ensemble members (and members of a mixed ensemble) cannot serve clients
         # until atomic broadcast lands: for them, "ready" means "the election ended".
-        self.ready_when_elected = kind == "ours" and myid is not None
+        # Judge readiness by the election's log lines instead of `srvr` (an ensemble
+        # member that serves no clients; off for every kind since broadcast landed).
+        self.ready_when_elected = False
         self._proc: subprocess.Popen[bytes] | None = None
 
     def __repr__(self) -> str:

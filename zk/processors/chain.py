@@ -45,18 +45,36 @@ import logging
 import random
 from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Protocol
 
 from zk.processors.final import FinalRequestProcessor
 from zk.processors.prep import PrepRequestProcessor
 from zk.processors.request import Request
 from zk.trace import NULL_TRACER, Tracer
 
-__all__ = ["DEFAULT_SNAP_COUNT", "StandaloneChain", "SyncRequestProcessor"]
+__all__ = ["DEFAULT_SNAP_COUNT", "RequestChain", "StandaloneChain", "SyncRequestProcessor"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SNAP_COUNT = 100_000  # zookeeper.snapCount
+
+
+class RequestChain(Protocol):
+    """What the server needs from a processor chain: the standalone one here, the
+    leader's, follower's and observer's in zk.processors.quorum_chains."""
+
+    in_process: int
+    on_throttle_change: Callable[[bool], None]
+    on_request_done: Callable[[Request], None]
+
+    @property
+    def tasks(self) -> list[asyncio.Task[None]]: ...
+
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def submit(self, request: Request) -> None: ...
 
 
 class SyncRequestProcessor:
@@ -67,6 +85,8 @@ class SyncRequestProcessor:
         snap_count: ``snapCount``.
         take_snapshot: starts a (fuzzy) snapshot; the server's ``take_snapshot``.
         rand_roll: draws randRoll in ``[0, n)``; tests pass a fixed one.
+        next_processor: what gets each request after its fsync; ``final.process_request``
+            unless given (an ensemble's AckRequestProcessor or SendAckRequestProcessor).
 
     Mirrors: org.apache.zookeeper.server.SyncRequestProcessor.
     """
@@ -79,9 +99,11 @@ class SyncRequestProcessor:
         snap_count: int = DEFAULT_SNAP_COUNT,
         take_snapshot: Callable[[], Coroutine[Any, Any, object]] | None = None,
         rand_roll: Callable[[int], int] = lambda n: random.randrange(n) if n > 0 else 0,
+        next_processor: Callable[[Request], None] | None = None,
         tracer: Tracer = NULL_TRACER,
     ) -> None:
         self.final = final
+        self.next_processor = next_processor if next_processor is not None else final.process_request
         self.db = final.db
         self.max_batch = max_batch
         self.snap_count = max(snap_count, 2)
@@ -149,7 +171,7 @@ class SyncRequestProcessor:
                     if self.tracer.enabled:
                         self.tracer.emit("sync.fsync", txns=logged)
                 for request in batch:
-                    self.final.process_request(request)
+                    self.next_processor(request)
                     on_done(request)
                 on_finished(len(batch))
                 if snapshot_due:

@@ -18,6 +18,7 @@ ZooKeeperServer.loadData / takeSnapshot that touch only the database.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,14 +26,19 @@ from zk.data import DataTree, ProcessTxnResult
 from zk.jute.codec import Record
 from zk.jute.records import TxnDigest, TxnHeader
 from zk.processors.request import Request
-from zk.storage import FileTxnSnapLog, RestoreResult
+from zk.storage import FileTxnSnapLog, RestoreResult, TxnLogEntry
+from zk.storage.util import SNAPSHOT_FILE_PREFIX, get_zxid_from_name, is_snapshot_file_name
 from zk.trace import NULL_TRACER, Tracer
 from zk.watch import ServerWatches
 from zk.watch.manager import AclFilter
 
-__all__ = ["ZKDatabase"]
+__all__ = ["COMMIT_LOG_COUNT", "ZKDatabase"]
 
 log = logging.getLogger(__name__)
+
+COMMIT_LOG_COUNT = 500
+"""How many of the newest committed txns the database keeps in memory for DIFF sync
+(ZKDatabase.commitLogCount, zookeeper.commitLogCount)."""
 
 
 class ZKDatabase:
@@ -63,11 +69,26 @@ class ZKDatabase:
         self.txn_count = 0  # txns logged since the last roll (getTxnCount)
         self.initialized = False
         self.restored: RestoreResult | None = None
+        # Committed session id -> timeout as of the last load or role change (Java's
+        # sessionsWithTimeouts); the running server's SessionTracker owns the live copy.
+        self.sessions: dict[int, int] = {}
+        # The newest committed txns, oldest first: what a leader DIFFs from
+        # (ZKDatabase.committedLog, minCommittedLog, maxCommittedLog).
+        self.committed_log: deque[TxnLogEntry] = deque(maxlen=COMMIT_LOG_COUNT)
 
     def process_txn(self, hdr: TxnHeader, txn: Record | None, digest: TxnDigest | None = None) -> ProcessTxnResult:
         rc = self.tree.process_txn(hdr, txn, digest)
+        self.committed_log.append(TxnLogEntry(hdr, txn))  # addCommittedProposal
         self.watches.fire(rc.watch_events)
         return rc
+
+    @property
+    def min_committed_log(self) -> int:
+        return self.committed_log[0].header.zxid if self.committed_log else 0
+
+    @property
+    def max_committed_log(self) -> int:
+        return self.committed_log[-1].header.zxid if self.committed_log else 0
 
     # --- start-up ----------------------------------------------------------------------
 
@@ -81,12 +102,49 @@ class ZKDatabase:
         self.tree = result.tree
         self.restored = result
         self.initialized = True
+        self.sessions = dict(result.sessions)
+        # The PlayBackListener's work: the replayed txns become the committed log.
+        first = get_zxid_from_name(result.snapshot, SNAPSHOT_FILE_PREFIX) + 1 if result.snapshot else 0
+        self.committed_log.clear()
+        self.committed_log.extend(
+            e for e in self.snap_log.txn_log.read(first) if e.header.zxid <= self.tree.last_processed_zxid
+        )
         log.info(
             "Loaded %s and %d txns: last zxid 0x%x%s",
             result.snapshot or "no snapshot", result.txns_loaded, self.tree.last_processed_zxid,
             f" (repaired: {'; '.join(result.repairs)})" if result.repairs else "",
         )  # fmt: skip
         return result.sessions
+
+    def fast_forward_data_base(self, sessions: dict[int, int]) -> int:
+        """Apply every logged txn after the tree's zxid (proposals logged but never
+        committed while following): the tree then matches the log, as after a restart.
+        Call it only once the sync stage has stopped (ZOOKEEPER-4712). Returns the last
+        zxid. Mirrors: ZKDatabase.fastForwardDataBase (ZOOKEEPER-2845)."""
+        if self.snap_log is not None:
+            before = self.tree.last_processed_zxid
+            for entry in self.snap_log.txn_log.read(before + 1):
+                if entry.header.zxid > self.tree.last_processed_zxid:
+                    self.snap_log.process_transaction(entry.header, self.tree, sessions, entry.txn)
+                    self.committed_log.append(entry)
+            self.sessions = dict(sessions)
+        return self.tree.last_processed_zxid
+
+    def truncate_log(self, zxid: int, make_tree: Callable[[], DataTree]) -> None:
+        """TRUNC: drop every logged txn after `zxid`, every snapshot after it, and reload
+        the tree from what is left. Blocking.
+
+        A snapshot newer than `zxid` may hold the very txns being cut (a *dirty*
+        snapshot, ZOOKEEPER-1549 / -2832): left in place it would bring them back at
+        the next restart, so it goes too. Mirrors: ZKDatabase.truncateLog.
+        """
+        assert self.snap_log is not None, "TRUNC needs a data directory"
+        self.snap_log.truncate_log(zxid)
+        for path in self.snap_log.snap_dir.iterdir():
+            if is_snapshot_file_name(path.name) and get_zxid_from_name(path.name, SNAPSHOT_FILE_PREFIX) > zxid:
+                log.warning("Removing snapshot %s: it is past the truncation point 0x%x", path.name, zxid)
+                path.unlink()
+        self.load_data_base(make_tree)
 
     def kill_dead_sessions(self, sessions: dict[int, int]) -> list[int]:
         """Remove the ephemerals of owners that are not live sessions: a fuzzy snapshot

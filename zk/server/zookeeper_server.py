@@ -22,13 +22,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 from zk.data import DataTree, ProviderRegistry, check_acl, get_candidates
 from zk.data.containers import get_min_interval_ms
 from zk.jute.codec import Record
 from zk.jute.records import ACL, ConnectRequest, ConnectResponse, ReplyHeader, RequestHeader
-from zk.processors.chain import StandaloneChain
+from zk.processors.chain import RequestChain, StandaloneChain
 from zk.processors.database import ZKDatabase
 from zk.processors.final import FinalRequestProcessor
 from zk.processors.prep import PrepRequestProcessor
@@ -93,21 +94,28 @@ class ServerCnxnFactory:
 class ZooKeeperServer:
     """A standalone ZooKeeper server. Mirrors: org.apache.zookeeper.server.ZooKeeperServer."""
 
-    def __init__(self, config: ServerConfig, *, tracer: Tracer = NULL_TRACER) -> None:
+    SNAPSHOT_ON_LOAD = True
+    """Write a clean snapshot right after loading (standalone). An ensemble member does
+    not: its log may end in proposals that were never committed, and a snapshot holding
+    them could outlive a later TRUNC (ZOOKEEPER-1549)."""
+
+    def __init__(self, config: ServerConfig, *, tracer: Tracer = NULL_TRACER, db: ZKDatabase | None = None) -> None:
         self.config = config
         self.tracer = tracer
         self._start_wall = time.time()
         self.auth_providers = ProviderRegistry(config.super_digest)
-        self.db = ZKDatabase(
-            DataTree(extended_types_enabled=config.extended_types_enabled, tracer=tracer),
-            snap_log=self._open_data_dir(),
-            acl_filter=self._may_read,
-            tracer=tracer,
-        )
-        sessions = self.load_data()  # zk.storage: the tree from dataDir, before anything reads it
-        self.session_tracker = SessionTracker(
-            config.session_tracker_server_id, config.tick_time, self.now_ms(), sessions, tracer=tracer
-        )
+        if db is None:
+            self.db = ZKDatabase(
+                DataTree(extended_types_enabled=config.extended_types_enabled, tracer=tracer),
+                snap_log=self._open_data_dir(),
+                acl_filter=self._may_read,
+                tracer=tracer,
+            )
+            sessions = self.load_data()  # zk.storage: the tree from dataDir, before anything reads it
+        else:  # an ensemble member's next role: the database stays loaded across roles
+            self.db = db
+            sessions = dict(db.sessions)
+        self.session_tracker = self.create_session_tracker(sessions)
         self.hzxid = self.db.tree.last_processed_zxid
         self.prep = PrepRequestProcessor(
             self.db.tree, self.session_tracker, self.next_zxid, self.wall_ms, self.now_ms,
@@ -116,10 +124,7 @@ class ZooKeeperServer:
         self.final = FinalRequestProcessor(
             self.db, self.prep, self.session_tracker, registry=self.auth_providers, tracer=tracer
         )
-        self.chain = StandaloneChain(
-            self.prep, self.final, global_outstanding_limit=config.global_outstanding_limit,
-            snap_count=config.snap_count, take_snapshot=self.take_snapshot, tracer=tracer,
-        )  # fmt: skip
+        self.chain = self.setup_request_processors()
         self.chain.on_throttle_change = self._throttle
         self.chain.on_request_done = self._request_done
         self.factory = ServerCnxnFactory(config.max_client_cnxns)
@@ -128,6 +133,27 @@ class ZooKeeperServer:
         self._server: asyncio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.running = False
+
+    # --- hooks the ensemble's servers override (zk.broadcast, chapter 11) -------------
+
+    def create_session_tracker(self, sessions: dict[int, int]) -> SessionTracker:
+        """The session tracker. Mirrors: ZooKeeperServer.createSessionTracker."""
+        return SessionTracker(
+            self.config.session_tracker_server_id, self.config.tick_time, self.now_ms(), sessions, tracer=self.tracer
+        )
+
+    def setup_request_processors(self) -> RequestChain:
+        """The processor chain. Mirrors: ZooKeeperServer.setupRequestProcessors."""
+        c = self.config
+        return StandaloneChain(
+            self.prep, self.final, global_outstanding_limit=c.global_outstanding_limit,
+            snap_count=c.snap_count, take_snapshot=self.take_snapshot, tracer=self.tracer,
+        )  # fmt: skip
+
+    def background_tasks(self) -> list[Coroutine[Any, Any, None]]:
+        """The timers this server runs: session expiry and the container manager (an
+        ensemble runs both on the leader only)."""
+        return [self._expire_sessions(), self._clean_containers()]
 
     # --- storage (zk.storage, chapter 7): load at start-up, snapshots ------------------
 
@@ -150,7 +176,8 @@ class ZooKeeperServer:
         sessions = self.db.load_data_base(make_tree)
         for session_id in self.db.kill_dead_sessions(sessions):
             log.info("Removed the ephemerals of dead session 0x%x", session_id)
-        self.db.take_snapshot(sessions)
+        if self.SNAPSHOT_ON_LOAD:
+            self.db.take_snapshot(sessions)
         return sessions
 
     async def take_snapshot(self) -> None:
@@ -182,32 +209,35 @@ class ZooKeeperServer:
 
     # --- life cycle ------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, *, listen: bool = True) -> None:
+        """Start the chain and the timers and, with `listen`, open the client port (an
+        ensemble member's port belongs to its QuorumPeer, which outlives each role)."""
         loop = asyncio.get_running_loop()
         self.chain.start()
-        self._server = await loop.create_server(
-            lambda: ServerCnxn(self, self.tracer),
-            self.config.client_port_address,
-            self.config.client_port,
-            reuse_address=True,
-        )
-        self._tasks = [
-            loop.create_task(self._expire_sessions(), name="session-expiry"),
-            loop.create_task(self._clean_containers(), name="container-manager"),
-        ]
+        if listen:
+            self._server = await loop.create_server(
+                lambda: ServerCnxn(self, self.tracer),
+                self.config.client_port_address,
+                self.config.client_port,
+                reuse_address=True,
+            )
+        self._tasks = [loop.create_task(coro) for coro in self.background_tasks()]
         if self.config.purge_interval > 0 and self.db.snap_log is not None:  # zk.storage: autopurge
             self._tasks.append(loop.create_task(self._purge_data_dir(), name="purge-task"))
         self.running = True
-        if self.tracer.enabled:
-            self.tracer.emit("server.started", port=self.bound_port)
-        log.info("serving clients on %s:%d", self.config.client_port_address, self.bound_port)
+        if listen:
+            if self.tracer.enabled:
+                self.tracer.emit("server.started", port=self.bound_port)
+            log.info("serving clients on %s:%d", self.config.client_port_address, self.bound_port)
 
     @property
     def bound_port(self) -> int:
         assert self._server is not None and self._server.sockets
         return int(self._server.sockets[0].getsockname()[1])
 
-    async def stop(self) -> None:
+    async def stop(self, *, close_db: bool = True) -> None:
+        """Stop serving: connections, timers, the chain (waiting for a running fsync),
+        and with `close_db` the log files (an ensemble member keeps them across roles)."""
         self.running = False
         if self._server is not None:
             self._server.close()
@@ -216,7 +246,8 @@ class ZooKeeperServer:
         for task in self._tasks:
             task.cancel()
         await self.chain.stop()
-        self.db.close()
+        if close_db:
+            self.db.close()
         if self._server is not None:
             await self._server.wait_closed()
 
@@ -259,11 +290,18 @@ class ZooKeeperServer:
         self.factory.close_session(req.sessionId, "client reconnected")
         cnxn.session_id = req.sessionId
         passwd = req.passwd or b""
-        valid = passwd == generate_password(req.sessionId) and self.session_tracker.touch_session(
-            req.sessionId, timeout, self.now_ms()
-        )
-        if not valid:
+        if passwd != generate_password(req.sessionId):
             log.info("Invalid session 0x%x for client %s, probably expired", req.sessionId, cnxn.remote)
+            self.finish_session_init(cnxn, False)
+            return
+        self.revalidate_session(cnxn, req.sessionId, timeout)
+
+    def revalidate_session(self, cnxn: ServerCnxn, session_id: int, timeout: int) -> None:
+        """Is the session a reconnecting client names still alive? Here the tracker
+        knows; a learner asks its leader. Mirrors: ZooKeeperServer.revalidateSession."""
+        valid = self.session_tracker.touch_session(session_id, timeout, self.now_ms())
+        if not valid:
+            log.info("Invalid session 0x%x for client %s, probably expired", session_id, cnxn.remote)
         self.finish_session_init(cnxn, valid)
 
     def create_session(self, cnxn: ServerCnxn, timeout: int) -> None:

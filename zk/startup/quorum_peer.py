@@ -1,27 +1,28 @@
 """QuorumPeer: one ensemble member's life, LOOKING → LEADING / FOLLOWING / OBSERVING.
 
-    start: read currentEpoch / acceptedEpoch, open the client port (4lw only until
-           broadcast lands), bind the election port
+    start: load the database (snapshot + log, no snapshot written), read currentEpoch /
+           acceptedEpoch, open the client port, bind the election port
     loop:  LOOKING   → FastLeaderElection until a round ends
-           LEADING   → lead         (stand-in: stay while a quorum of voters is reachable)
-           FOLLOWING → follow       (stand-in: stay while the leader is reachable)
-           OBSERVING → observe      (the same)
-           and back to LOOKING when that ends.
+           LEADING   → Leader.lead            (zk.broadcast; sync by zk.sync)
+           FOLLOWING → Follower.follow_leader
+           OBSERVING → Observer.observe_leader
+           and back to LOOKING when the term ends.
 
-Until atomic broadcast lands (chapter 11) a leader does not sync followers and no data
-flows: the client port answers four-letter words (``srvr`` says "not currently
-serving", as ZooKeeper does for a peer that does not serve) and closes client sessions.
-The stand-in for "the leader is gone" is the election connection: a follower whose
-election connection to its leader is down for ``LEADER_LOST_MS``, or whose leader sends
-it a LOOKING notification, goes back to LOOKING; a leader that reaches fewer than a
-quorum of voters for ``syncLimit`` ticks does the same. ZooKeeper learns both from the
-quorum port's connections (Follower.followLeader, Leader.lead's ping loop).
+The peer owns what outlives a term: the ZKDatabase, the epoch files, the election and
+the client port. Each term gets a new ZooKeeperServer over the same database (a
+LeaderZooKeeperServer, FollowerZooKeeperServer or ObserverZooKeeperServer); while
+there is none (LOOKING, or syncing) the client port answers four-letter words only
+(``srvr`` says "not currently serving") and closes client sessions. When a term ends
+its server stops, its clients are disconnected (they reconnect, to this server or
+another, with their sessions), and the database is fast-forwarded to its log
+(ZOOKEEPER-2845), so that the next election sees what this server really holds.
 
 The state changes are logged as ZooKeeper logs them (a line ``LOOKING``, ``LEADING``,
 ...), which is how zk.lab reads any peer's state, ours or the reference's.
 
 Mirrors: org.apache.zookeeper.server.quorum.QuorumPeer (start, loadDataBase's epoch
-files, startLeaderElection, run, getCurrentEpoch/getAcceptedEpoch).
+files, startLeaderElection, run, getCurrentEpoch/setCurrentEpoch,
+getAcceptedEpoch/setAcceptedEpoch, updateElectionVote, setZooKeeperServer).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import os
 import time
 from pathlib import Path
 
+from zk.broadcast import Follower, Leader, LeaderZooKeeperServer, Learner, Observer
 from zk.election import (
     ConnectAll,
     FastLeaderElection,
@@ -42,20 +44,20 @@ from zk.election import (
     QuorumVerifier,
     SendNotification,
     ServerState,
-    decode_notification,
     encode_notification,
 )
-from zk.election.messages import ElectionWireError
+from zk.election.vote import Vote
 from zk.jute.records import ConnectRequest
+from zk.processors import ZKDatabase
 from zk.server import ServerCnxn, ZooKeeperServer
 from zk.server.config import ServerConfig
 from zk.startup.config import ConfigException, QuorumPeerConfig
+from zk.sync import sync_follower, sync_with_leader
 from zk.trace import NULL_TRACER, Tracer
 
 __all__ = [
     "ACCEPTED_EPOCH_FILENAME",
     "CURRENT_EPOCH_FILENAME",
-    "LEADER_LOST_MS",
     "QuorumPeer",
     "QuorumPeerServer",
     "quorum_verifier",
@@ -66,9 +68,6 @@ log = logging.getLogger(__name__)
 
 CURRENT_EPOCH_FILENAME = "currentEpoch"
 ACCEPTED_EPOCH_FILENAME = "acceptedEpoch"
-
-LEADER_LOST_MS = 300
-"""How long a follower tolerates having no election connection to its leader (stand-in)."""
 
 _MODE = {
     ServerState.LOOKING: "looking",
@@ -147,27 +146,18 @@ def read_epochs(snap_dir: Path, last_processed_zxid: int = 0) -> tuple[int, int]
 
 
 class QuorumPeerServer(ZooKeeperServer):
-    """The client port of a peer that does not serve yet: four-letter words answer,
-    sessions are refused. Broadcast (chapter 11) replaces it with the Leader/Follower
-    servers.
+    """The client port of a peer that does not serve (LOOKING, or syncing): four-letter
+    words answer, sessions are refused. It also loads the database at start-up.
 
     Mirrors: what NIOServerCnxn does while QuorumPeer has no running zkServer
     ("ZooKeeperServer not running": the connection is closed).
     """
 
+    SNAPSHOT_ON_LOAD = False  # QuorumPeer.loadDataBase writes no snapshot (ZOOKEEPER-1549)
+
     def process_connect_request(self, cnxn: ServerCnxn, req: ConnectRequest) -> None:
         log.info("Closing connection from %s: ZooKeeperServer not running", cnxn.remote)
         cnxn.close("ZooKeeperServer not running")
-
-    async def open_client_port(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: ServerCnxn(self, self.tracer),
-            self.config.client_port_address,
-            self.config.client_port,
-            reuse_address=True,
-        )
-        log.info("client port %s:%d open (four-letter words only)", self.config.client_port_address, self.bound_port)
 
 
 class QuorumPeer:
@@ -183,39 +173,97 @@ class QuorumPeer:
         me = config.servers[self.my_id]
         self.learner_type = me.role
         self.tick_time = config.tick_time
+        self.init_limit = config.init_limit
         self.sync_limit = config.sync_limit
         assert config.data_dir is not None
         self.snap_dir = config.data_dir / "version-2"
-        self.current_epoch = 0
-        self.accepted_epoch = 0
-        self.last_logged_zxid = 0  # the database's last zxid, once loaded
+        self._current_epoch = 0
+        self._accepted_epoch = 0
         self.state = ServerState.LOOKING
         self.fle: FastLeaderElection | None = None
         self.qcm: QuorumCnxManager | None = None
-        self.zks: QuorumPeerServer | None = None
+        self.idle: QuorumPeerServer | None = None  # answers while no term's server serves
+        self.zks: ZooKeeperServer | None = None  # whoever has the client port now
+        self.db: ZKDatabase | None = None
+        self._client_port: asyncio.Server | None = None
         self._wakeup = asyncio.Event()
-        self._lost_leader = False
         self.elections = 0
+        self.leader: Leader | None = None
+        self.learner: Learner | None = None
 
     def server_state(self) -> str:
         """``Mode:`` / ``zk_server_state``: leader, follower, observer or looking."""
         return _MODE[self.state]
 
+    # --- what the Leader and the Learners see (zk.broadcast.QuorumPeerView) --------------
+
+    @property
+    def current_epoch(self) -> int:
+        return self._current_epoch
+
+    @property
+    def accepted_epoch(self) -> int:
+        return self._accepted_epoch
+
+    @property
+    def max_buffer(self) -> int:
+        assert self.idle is not None
+        return self.idle.config.jute_max_buffer + 1024  # ZooKeeper's packetLen allows a little extra
+
+    def set_current_epoch(self, epoch: int) -> None:
+        """Write ``currentEpoch`` (atomic rename, fsynced) before the new value counts."""
+        _write_long(self.snap_dir / CURRENT_EPOCH_FILENAME, epoch)
+        self._current_epoch = epoch
+
+    def set_accepted_epoch(self, epoch: int) -> None:
+        """Write ``acceptedEpoch`` (atomic rename, fsynced) before the new value counts."""
+        _write_long(self.snap_dir / ACCEPTED_EPOCH_FILENAME, epoch)
+        self._accepted_epoch = epoch
+
+    def quorum_address(self, sid: int) -> tuple[str, int]:
+        server = self.config.servers[sid]
+        return server.host, server.quorum_port
+
+    def quorum_listen_host(self) -> str:
+        if self.config.raw.get("quorumListenOnAllIPs", "false").lower() == "true":
+            return "0.0.0.0"
+        return self.config.servers[self.my_id].host
+
+    def update_election_vote(self, epoch: int) -> None:
+        """Our vote carries the new epoch, so that a peer that starts up later sees the
+        same vote from everybody (ZOOKEEPER-1732). Mirrors QuorumPeer.updateElectionVote."""
+        assert self.fle is not None
+        v = self.fle.current_vote
+        self.fle.current_vote = Vote(v.id, v.zxid, v.election_epoch, epoch)
+
+    def set_serving(self, zks: ZooKeeperServer | None) -> None:
+        """New client connections go to `zks` (None: the idle server). Mirrors
+        QuorumPeer.setZooKeeperServer."""
+        server = zks if zks is not None else self.idle
+        assert server is not None
+        server.four_letter_words.server_state = self.server_state
+        self.zks = server
+
     # --- start-up ------------------------------------------------------------------------
 
     async def start(self) -> None:
         # loadDataBase: the tree from dataDir (zk.storage), then the epoch files beside it
-        self.zks = QuorumPeerServer(self._server_config(), tracer=self.tracer)
-        self.last_logged_zxid = self.zks.db.tree.last_processed_zxid
-        self.current_epoch, self.accepted_epoch = read_epochs(self.snap_dir, self.last_logged_zxid)
-        self.zks.four_letter_words.server_state = self.server_state
-        await self.zks.open_client_port()
+        self.idle = QuorumPeerServer(self._server_config(), tracer=self.tracer)
+        self.db = self.idle.db
+        self.db.sessions = self.idle.session_tracker.sessions_with_timeouts()
+        if self.db.restored is not None and self.db.restored.snapshot is None:
+            # a new server: snapshot.0 of the empty tree, so that a log never exists
+            # without a snapshot under it (restore refuses that: ZOOKEEPER-2325)
+            self.db.take_snapshot(self.db.sessions)
+        self._current_epoch, self._accepted_epoch = read_epochs(self.snap_dir, self.db.tree.last_processed_zxid)
+        self.set_serving(None)
+        await self._open_client_port()
         sysprops = self.config.system_properties
         min_interval = int(sysprops.get("zookeeper.fastleader.minNotificationInterval", "200"))
         max_interval = int(sysprops.get("zookeeper.fastleader.maxNotificationInterval", "60000"))
         self.fle = FastLeaderElection(
-            self.my_id, self.verifier, last_logged_zxid=self.last_logged_zxid, current_epoch=self.current_epoch,
-            learner_type=self.learner_type, tracer=self.tracer,
+            self.my_id, self.verifier, last_logged_zxid=self.db.tree.last_processed_zxid,
+            current_epoch=self._current_epoch, learner_type=self.learner_type, tracer=self.tracer,
             min_notification_interval=min_interval, max_notification_interval=max_interval,
         )  # fmt: skip
         listen_all = self.config.raw.get("quorumListenOnAllIPs", "false").lower() == "true"
@@ -228,6 +276,23 @@ class QuorumPeer:
         self.qcm.on_disconnect = lambda sid: self._wakeup.set()
         await self.qcm.start()
 
+    async def _open_client_port(self) -> None:
+        """One listening socket for the peer's whole life; each connection belongs to
+        the server that serves when it arrives (ServerCnxnFactory.setZooKeeperServer)."""
+        assert self.idle is not None
+        cfg = self.idle.config
+        loop = asyncio.get_running_loop()
+
+        def new_cnxn() -> ServerCnxn:
+            assert self.zks is not None
+            return ServerCnxn(self.zks, self.tracer)
+
+        self._client_port = await loop.create_server(
+            new_cnxn, cfg.client_port_address, cfg.client_port, reuse_address=True
+        )
+        port = self._client_port.sockets[0].getsockname()[1]
+        log.info("client port %s:%d open", cfg.client_port_address, port)
+
     def _server_config(self) -> ServerConfig:
         cfg = self.config.to_server_config()
         cfg.session_tracker_server_id = self.my_id
@@ -236,8 +301,10 @@ class QuorumPeer:
     async def stop(self) -> None:
         if self.qcm is not None:
             await self.qcm.halt()
-        if self.zks is not None:
-            await self.zks.stop()
+        if self._client_port is not None:
+            self._client_port.close()
+        if self.idle is not None:
+            await self.idle.stop()
 
     # --- the loop --------------------------------------------------------------------------
 
@@ -250,8 +317,10 @@ class QuorumPeer:
                 await self.look_for_leader()
                 if self.state == ServerState.LEADING:
                     await self.lead()
+                elif self.state == ServerState.FOLLOWING:
+                    await self.follow(Follower)
                 else:
-                    await self.follow()
+                    await self.follow(Observer)
         finally:
             await self.stop()
 
@@ -264,9 +333,11 @@ class QuorumPeer:
 
     async def look_for_leader(self) -> None:
         """Run rounds of FastLeaderElection until one ends."""
-        assert self.fle is not None
+        assert self.fle is not None and self.db is not None
         self.elections += 1
-        self._lost_leader = False
+        # the vote carries what this server holds now (getLastLoggedZxid, getCurrentEpoch)
+        self.fle.last_logged_zxid = self.db.tree.last_processed_zxid
+        self.fle.current_epoch = self._current_epoch
         self._carry_out(self.fle.look_for_leader(self._now()))
         while self.fle.state == ServerState.LOOKING:
             self._wakeup.clear()
@@ -283,51 +354,40 @@ class QuorumPeer:
         self._set_state(self.fle.state)
 
     async def lead(self) -> None:
-        """Stand-in for Leader.lead: lead while a quorum of voters is reachable."""
-        assert self.qcm is not None
-        missing_since: float | None = None
-        limit = self.sync_limit * self.tick_time / 1000
-        while True:
-            await self._sleep_or_wake(self.tick_time / 2000)
-            reachable = {self.my_id} | {sid for sid in self.verifier.voting_members if self.qcm.connected_to(sid)}
-            for sid in self.verifier.voting_members:
-                if sid != self.my_id:
-                    self.qcm.connect_one(sid)
-            if self.verifier.contains_quorum(reachable):
-                missing_since = None
-                continue
-            now = time.monotonic()
-            missing_since = missing_since or now
-            if now - missing_since >= limit:
-                log.warning("Only %s reachable: not a quorum for %.1f s, giving up leadership", sorted(reachable),
-                            limit)  # fmt: skip
-                return
-
-    async def follow(self) -> None:
-        """Stand-in for Follower.followLeader / Observer.observeLeader."""
-        assert self.qcm is not None and self.fle is not None
-        leader = self.fle.current_vote.id
-        missing_since: float | None = None
-        while not self._lost_leader:
-            await self._sleep_or_wake(0.1)
-            if self.qcm.connected_to(leader):
-                missing_since = None
-                continue
-            self.qcm.connect_one(leader)
-            now = time.monotonic()
-            missing_since = missing_since or now
-            if (now - missing_since) * 1000 >= LEADER_LOST_MS:
-                log.warning("Lost the election connection to leader %d", leader)
-                return
-        log.warning("Leader %d is LOOKING again", leader)
-
-    async def _sleep_or_wake(self, seconds: float) -> None:
-        self._wakeup.clear()
+        """Leader.lead for one term (zk.broadcast), with zk.sync's plan for each learner."""
+        assert self.db is not None
+        leader = Leader(self, sync_follower=sync_follower, tracer=self.tracer)
+        zks = LeaderZooKeeperServer(self._server_config(), leader, self.db, tracer=self.tracer)
+        leader.zks = zks
+        self.leader = leader
         try:
-            async with asyncio.timeout(seconds):
-                await self._wakeup.wait()
-        except TimeoutError:
-            pass
+            await leader.lead()
+        finally:
+            self.leader = None
+            await self._end_term(zks)
+
+    async def follow(self, kind: type[Follower] | type[Observer]) -> None:
+        """Follower.followLeader / Observer.observeLeader for one term."""
+        assert self.fle is not None and self.db is not None
+        learner = kind(self, self.fle.current_vote.id, self._server_config(), self.db, tracer=self.tracer)
+        self.learner = learner
+        try:
+            await learner.run(sync_with_leader)
+        finally:
+            self.learner = None
+            await self._end_term(learner.zks)
+
+    async def _end_term(self, zks: ZooKeeperServer | None) -> None:
+        """The term is over: stop its server (its sync stage first: ZOOKEEPER-4712),
+        disconnect its clients, and bring the tree up to the log (ZOOKEEPER-2845)."""
+        assert self.db is not None
+        self.set_serving(None)
+        if zks is not None:
+            await zks.stop(close_db=False)
+            self.db.sessions = zks.session_tracker.sessions_with_timeouts()
+        self.db.close()  # drop what was appended but never committed; reopen on the next append
+        last = await asyncio.to_thread(self.db.fast_forward_data_base, dict(self.db.sessions))
+        log.info("Term over: the database is at 0x%x", last)
 
     # --- between the core and the connections ----------------------------------------------
 
@@ -337,13 +397,6 @@ class QuorumPeer:
     def _on_message(self, sid: int, body: bytes) -> None:
         assert self.fle is not None
         self._carry_out(self.fle.receive(sid, body, self._now()))
-        if self.state in (ServerState.FOLLOWING, ServerState.OBSERVING) and sid == self.fle.current_vote.id:
-            try:
-                n = decode_notification(body, sid)
-            except ElectionWireError:
-                return
-            if n.state == ServerState.LOOKING and n.election_epoch > self.fle.current_vote.election_epoch:
-                self._lost_leader = True  # our leader started a new round: it no longer leads
         self._wakeup.set()
 
     def _carry_out(self, actions: list[SendNotification | ConnectAll | LeaderElected]) -> None:

@@ -1,0 +1,337 @@
+"""Learner, Follower, Observer: the other end of a LearnerHandler.
+
+::
+
+    follow_leader:   connect to the leader's quorum port (5 tries within initLimit)
+                     register_with_leader: FOLLOWERINFO → LEADERINFO → ACKEPOCH
+                         (acceptedEpoch is written before the ACKEPOCH that accepts it)
+                     sync_with_leader (zk.sync): DIFF / TRUNC / SNAP ... NEWLEADER ... UPTODATE
+                     broadcast: PROPOSAL → log, fsync, ACK; COMMIT → apply; PING → touches;
+                                SYNC → answer a sync; REVALIDATE → answer a reconnect
+
+A follower whose leader says nothing for syncLimit ticks (the leader pings twice a
+tick), or whose connection breaks, ends its term and goes back to LOOKING.
+
+Mirrors: org.apache.zookeeper.server.quorum.Learner (connectToLeader,
+registerWithLeader, request, validateSession, revalidate, ping, readPacket,
+writePacket), Follower (followLeader, processPacket) and Observer (observeLeader,
+processPacket).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import struct
+from collections.abc import Awaitable, Callable
+
+from zk.broadcast.packets import (
+    PacketType,
+    QuorumWireError,
+    decode_revalidate_reply,
+    decode_txn,
+    encode_learner_info,
+    encode_ping_touches,
+    encode_request,
+    encode_revalidate,
+    packet,
+    packet_to_string,
+    read_packet,
+)
+from zk.broadcast.peer import QuorumPeerView
+from zk.broadcast.servers import (
+    FollowerZooKeeperServer,
+    ObserverZooKeeperServer,
+    _LearnerZooKeeperServer,
+)
+from zk.jute.codec import Writer
+from zk.jute.records import CreateSessionTxn, QuorumPacket
+from zk.processors import Request, ZKDatabase
+from zk.processors.quorum_chains import FollowerChain, ObserverChain
+from zk.protocol.constants import OpCode
+from zk.server import ServerCnxn, ServerConfig
+from zk.storage.restore import follows
+from zk.storage.util import TxnLogEntry
+from zk.trace import NULL_TRACER, Tracer
+
+__all__ = ["Follower", "Learner", "Observer", "SyncWithLeader", "request_from_txn"]
+
+log = logging.getLogger(__name__)
+
+LEADER_CONNECT_DELAY = 0.1  # zookeeper.leaderConnectDelayDuringRetryMs
+
+SyncWithLeader = Callable[["Learner", int], Awaitable[None]]
+"""zk.sync's Learner.syncWithLeader, handed in by the QuorumPeer."""
+
+
+def request_from_txn(entry: TxnLogEntry) -> Request:
+    """A committed or proposed txn as a Request for the learner's chain."""
+    hdr = entry.header
+    timeout = entry.txn.timeOut if isinstance(entry.txn, CreateSessionTxn) else 0
+    return Request(hdr.clientId, hdr.cxid, hdr.type, None, None, hdr=hdr, txn=entry.txn, zxid=hdr.zxid,
+                   session_timeout=timeout)  # fmt: skip
+
+
+class Learner:
+    """What followers and observers share.
+
+    Args:
+        peer: the QuorumPeer.
+        leader_id: whom the election chose.
+        config: the client-side settings for the server this learner will run.
+        db: the QuorumPeer's database.
+        tracer: receives ``broadcast.*`` events.
+    """
+
+    PACKET_TYPE = PacketType.FOLLOWERINFO
+
+    def __init__(
+        self,
+        peer: QuorumPeerView,
+        leader_id: int,
+        config: ServerConfig,
+        db: ZKDatabase,
+        *,
+        tracer: Tracer = NULL_TRACER,
+    ) -> None:
+        self.peer = peer
+        self.leader_id = leader_id
+        self.config = config
+        self.db = db
+        self.tracer = tracer
+        self.zks: _LearnerZooKeeperServer | None = None  # made once sync knows the database
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.read_timeout = peer.init_limit * peer.tick_time / 1000
+        self.last_queued = 0
+        self.pending_revalidations: dict[int, ServerCnxn] = {}
+
+    # --- the server this learner runs --------------------------------------------------
+
+    def make_server(self) -> _LearnerZooKeeperServer:
+        """The follower's or observer's ZooKeeperServer over the synced database."""
+        raise NotImplementedError
+
+    @property
+    def server(self) -> _LearnerZooKeeperServer:
+        assert self.zks is not None, "the server exists once sync has read its first packet"
+        return self.zks
+
+    # --- the connection -------------------------------------------------------------------
+
+    async def connect_to_leader(self) -> None:
+        """Connect to the leader's quorum port: up to 5 tries within initLimit ticks.
+        Mirrors Learner.connectToLeader (LeaderConnector)."""
+        host, port = self.peer.quorum_address(self.leader_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.peer.init_limit * self.peer.tick_time / 1000
+        for tries in range(5):
+            try:
+                remaining = max(0.01, deadline - loop.time())
+                async with asyncio.timeout(remaining):
+                    self.reader, self.writer = await asyncio.open_connection(host, port)
+                log.info("Successfully connected to leader, using address: %s:%d", host, port)
+                return
+            except (OSError, TimeoutError) as e:
+                if tries >= 4 or loop.time() + LEADER_CONNECT_DELAY >= deadline:
+                    raise ConnectionError(f"Failed connect to {host}:{port}: {e!r}") from None
+                log.warning("Unexpected exception, tries=%d, connecting to %s:%d: %r", tries, host, port, e)
+                await asyncio.sleep(LEADER_CONNECT_DELAY * (tries + 1) * 2)
+
+    async def read_packet(self) -> QuorumPacket:
+        """The next packet from the leader, within the current read timeout."""
+        assert self.reader is not None
+        async with asyncio.timeout(self.read_timeout):
+            return await read_packet(self.reader, self.peer.max_buffer)
+
+    def write_packet(self, qp: QuorumPacket) -> None:
+        """Queue a packet to the leader (the transport buffers; order is kept)."""
+        if self.writer is None or self.writer.is_closing():
+            return
+        w = Writer()
+        qp.encode(w)
+        self.writer.write(w.getvalue())
+
+    async def flush(self) -> None:
+        if self.writer is not None:
+            await self.writer.drain()
+
+    async def register_with_leader(self) -> int:
+        """FOLLOWERINFO/OBSERVERINFO → LEADERINFO → ACKEPOCH; returns ``newEpoch << 32``.
+
+        Ordering rule: a new epoch is written to ``acceptedEpoch`` before the ACKEPOCH
+        that accepts it is sent (Zab's "accept the epoch, then acknowledge").
+
+        Raises:
+            QuorumWireError: the leader's epoch is below ours, or a packet out of place.
+
+        Mirrors Learner.registerWithLeader.
+        """
+        peer = self.peer
+        last_logged_zxid = self.db.tree.last_processed_zxid
+        self.write_packet(packet(self.PACKET_TYPE, peer.accepted_epoch << 32, encode_learner_info(peer.my_id)))
+        await self.flush()
+        qp = await self.read_packet()
+        new_epoch = qp.zxid >> 32
+        if qp.type == PacketType.LEADERINFO:
+            if new_epoch > peer.accepted_epoch:
+                epoch_bytes = struct.pack(">i", peer.current_epoch)
+                peer.set_accepted_epoch(new_epoch)  # persisted before the ACKEPOCH below
+            elif new_epoch == peer.accepted_epoch:
+                epoch_bytes = struct.pack(">i", -1)  # already acked this epoch: do not count us twice
+            else:
+                raise QuorumWireError(f"Leaders epoch, {new_epoch} is less than accepted epoch, {peer.accepted_epoch}")
+            self.write_packet(packet(PacketType.ACKEPOCH, last_logged_zxid, epoch_bytes))
+            await self.flush()
+            return new_epoch << 32
+        if new_epoch > peer.accepted_epoch:
+            peer.set_accepted_epoch(new_epoch)
+        if qp.type != PacketType.NEWLEADER:
+            raise QuorumWireError("First packet should have been NEWLEADER")
+        return qp.zxid
+
+    def close(self) -> None:
+        if self.writer is not None:
+            with contextlib.suppress(Exception):
+                self.writer.close()
+
+    # --- what the learner's server asks of it ------------------------------------------------
+
+    def request(self, request: Request) -> None:
+        """Forward a client's request to the leader as REQUEST. Mirrors Learner.request."""
+        if request.type == OpCode.createSession:
+            body = struct.pack(">i", request.session_timeout)
+        elif request.body is not None and request.exception is None:
+            w = Writer()
+            request.body.encode(w)
+            body = w.getvalue()
+        else:
+            body = b""  # closeSession, or a body that did not decode: the leader answers it
+        data = encode_request(request.session_id, request.cxid, request.type, body)
+        self.write_packet(QuorumPacket(int(PacketType.REQUEST), -1, data, list(request.auth_info) or None))
+
+    def send_ack(self, zxid: int) -> None:
+        """SendAckRequestProcessor: the proposal is on disk."""
+        self.write_packet(packet(PacketType.ACK, zxid))
+        if self.tracer.enabled:
+            self.tracer.emit("broadcast.ack.sent", to=f"s{self.leader_id}", zxid=zxid)
+
+    def validate_session(self, cnxn: ServerCnxn, session_id: int, timeout: int) -> None:
+        """Ask the leader whether a reconnecting client's session lives (REVALIDATE)."""
+        self.pending_revalidations[session_id] = cnxn
+        self.write_packet(packet(PacketType.REVALIDATE, -1, encode_revalidate(session_id, timeout)))
+
+    def revalidate(self, qp: QuorumPacket) -> None:
+        session_id, valid = decode_revalidate_reply(qp.data)
+        cnxn = self.pending_revalidations.pop(session_id, None)
+        if cnxn is None:
+            log.warning("Missing session 0x%x for validation", session_id)
+            return
+        self.server.finish_session_init(cnxn, valid)
+
+    def ping(self, qp: QuorumPacket) -> None:
+        """Answer a PING with the sessions our clients touched. Mirrors Learner.ping."""
+        self.write_packet(QuorumPacket(qp.type, qp.zxid, encode_ping_touches(self.server.touch_snapshot()), None))
+
+    def check_continuity(self, zxid: int) -> None:
+        """A proposal must follow the last one (ZOOKEEPER-4925: a hole is refused)."""
+        if self.last_queued and not follows(self.last_queued, zxid):
+            raise QuorumWireError(f"Got zxid 0x{zxid:x} expected 0x{self.last_queued + 1:x}")
+        self.last_queued = zxid
+
+    # --- the term --------------------------------------------------------------------------
+
+    async def run(self, sync_with_leader: SyncWithLeader) -> None:
+        """followLeader / observeLeader: until the leader goes away."""
+        synced = False
+        try:
+            await self.connect_to_leader()
+            new_epoch_zxid = await self.register_with_leader()
+            if (new_epoch_zxid >> 32) < self.peer.accepted_epoch:
+                raise QuorumWireError("Error: Epoch of leader is lower")
+            await sync_with_leader(self, new_epoch_zxid)
+            synced = True
+            while True:
+                self.process_packet(await self.read_packet())
+                await self.flush()
+        except (QuorumWireError, ValueError, ConnectionError, asyncio.IncompleteReadError, TimeoutError) as e:
+            log.warning("Exception when following the leader (synced: %s): %r", synced, e)
+        finally:
+            self.close()
+            self.pending_revalidations.clear()
+
+    def process_packet(self, qp: QuorumPacket) -> None:
+        raise NotImplementedError
+
+
+class Follower(Learner):
+    """Mirrors: org.apache.zookeeper.server.quorum.Follower."""
+
+    PACKET_TYPE = PacketType.FOLLOWERINFO
+
+    def make_server(self) -> FollowerZooKeeperServer:
+        self.zks = FollowerZooKeeperServer(self.config, self, self.db, tracer=self.tracer)
+        return self.zks
+
+    @property
+    def chain(self) -> FollowerChain:
+        chain = self.server.chain
+        assert isinstance(chain, FollowerChain)
+        return chain
+
+    def process_packet(self, qp: QuorumPacket) -> None:
+        """Mirrors Follower.processPacket."""
+        t = qp.type
+        if t == PacketType.PING:
+            self.ping(qp)
+        elif t == PacketType.PROPOSAL:
+            entry = decode_txn(qp, self.peer.max_buffer)
+            self.check_continuity(entry.header.zxid)
+            self.chain.log_request(request_from_txn(entry))
+        elif t == PacketType.COMMIT:
+            self.chain.commit(qp.zxid)
+        elif t == PacketType.UPTODATE:
+            log.error("Received an UPTODATE message after Follower started")
+        elif t == PacketType.REVALIDATE:
+            self.revalidate(qp)
+        elif t == PacketType.SYNC:
+            self.chain.sync_answered()
+        else:
+            log.warning("Unknown packet type: %s", packet_to_string(qp))
+
+
+class Observer(Learner):
+    """Mirrors: org.apache.zookeeper.server.quorum.Observer."""
+
+    PACKET_TYPE = PacketType.OBSERVERINFO
+
+    def make_server(self) -> ObserverZooKeeperServer:
+        self.zks = ObserverZooKeeperServer(self.config, self, self.db, tracer=self.tracer)
+        return self.zks
+
+    @property
+    def chain(self) -> ObserverChain:
+        chain = self.server.chain
+        assert isinstance(chain, ObserverChain)
+        return chain
+
+    def process_packet(self, qp: QuorumPacket) -> None:
+        """Mirrors Observer.processPacket."""
+        t = qp.type
+        if t == PacketType.PING:
+            self.ping(qp)
+        elif t == PacketType.INFORM:
+            entry = decode_txn(qp, self.peer.max_buffer)
+            self.check_continuity(entry.header.zxid)
+            self.chain.commit_request(request_from_txn(entry))
+        elif t in (PacketType.PROPOSAL, PacketType.COMMIT):
+            log.warning("Ignoring %s: observers only take INFORM", packet_to_string(qp))
+        elif t == PacketType.UPTODATE:
+            log.error("Received an UPTODATE message after Observer started")
+        elif t == PacketType.REVALIDATE:
+            self.revalidate(qp)
+        elif t == PacketType.SYNC:
+            self.chain.sync_answered()
+        else:
+            log.warning("Unknown packet type: %s", packet_to_string(qp))

@@ -1,0 +1,189 @@
+"""The learner's side of sync: from DIFF / TRUNC / SNAP to UPTODATE.
+
+::
+
+    first packet  DIFF   nothing to load; the txns that follow go to the log
+                  TRUNC  cut the log (and any snapshot past the cut), reload the tree
+                  SNAP   read the snapshot off the stream, replace the tree
+    then          PROPOSAL  kept in order (a hole is refused, ZOOKEEPER-4925)
+                  COMMIT    before NEWLEADER after SNAP/TRUNC: applied to the tree
+                            (the NEWLEADER snapshot will hold it); otherwise remembered
+                  INFORM    (observers) as PROPOSAL + COMMIT
+                  NEWLEADER the ordered steps below, then ACK
+                  UPTODATE  serve
+    after         ACK(newEpoch << 32); the chain starts; each proposal logged before
+                  NEWLEADER is ACKed (ZOOKEEPER-4685: only after the NEWLEADER ACK); the
+                  proposals that came after NEWLEADER are logged through the chain, which
+                  ACKs each after its fsync; the remembered COMMITs are applied in order.
+
+On NEWLEADER, in this order, before the ACK the leader counts towards its quorum:
+
+1. after SNAP or TRUNC, write a snapshot of the tree and fsync it (ZOOKEEPER-3104,
+   -3642: the synced state is on disk before anyone relies on it);
+2. append every proposal received so far to the log and fsync it (ZOOKEEPER-3911,
+   -3023/-4646: synchronously, not through the asynchronous sync stage);
+3. write ``currentEpoch`` (ZOOKEEPER-1264/-1282: on NEWLEADER, not on UPTODATE;
+   ZOOKEEPER-4643: only after step 2, else a crash leaves a server that looks up to
+   date for the new epoch without its txns);
+4. send ACK(NEWLEADER's zxid).
+
+``tests/sync/test_sync_learner.py`` breaks if any step moves.
+
+Mirrors: org.apache.zookeeper.server.quorum.Learner.syncWithLeader (3.8.6, with the
+ordering of ZOOKEEPER-4643's fix).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+
+from zk.broadcast import Follower, Learner, Observer, PacketType, QuorumWireError, packet, packet_to_string
+from zk.broadcast.learner import request_from_txn
+from zk.broadcast.packets import decode_txn
+from zk.data import DataTree
+from zk.processors import Request
+from zk.processors.quorum_chains import FollowerChain, ObserverChain
+from zk.sync.snapshot import load_wire_snapshot, read_wire_snapshot
+
+__all__ = ["sync_with_leader"]
+
+log = logging.getLogger(__name__)
+
+
+async def sync_with_leader(learner: Learner, new_leader_zxid: int) -> None:
+    """Learner.syncWithLeader: bring the database up to the leader, then serve.
+
+    Raises:
+        QuorumWireError: a packet out of place, a hole, a bad snapshot: resync.
+    """
+    peer = learner.peer
+    db = learner.db
+    new_epoch = new_leader_zxid >> 32
+
+    def make_tree() -> DataTree:
+        return DataTree(extended_types_enabled=learner.config.extended_types_enabled)
+
+    snapshot_needed = True
+    qp = await learner.read_packet()
+    if qp.type == PacketType.DIFF:
+        log.info("Getting a diff from the leader 0x%x", qp.zxid)
+        snapshot_needed = False
+    elif qp.type == PacketType.SNAP:
+        log.info("Getting a snapshot from leader 0x%x", qp.zxid)
+        assert learner.reader is not None
+        raw = await read_wire_snapshot(learner.reader, peer.max_buffer)
+        tree = make_tree()
+        db.sessions = load_wire_snapshot(raw, tree)
+        tree.last_processed_zxid = qp.zxid
+        db.tree = tree
+        db.committed_log.clear()
+    elif qp.type == PacketType.TRUNC:
+        log.warning("Truncating log to get in sync with the leader 0x%x", qp.zxid)
+        await asyncio.to_thread(db.truncate_log, qp.zxid, make_tree)
+        if db.tree.last_processed_zxid != qp.zxid:
+            raise QuorumWireError(
+                f"Not able to truncate the log to 0x{qp.zxid:x}: the log ends at 0x{db.tree.last_processed_zxid:x}"
+            )
+    else:
+        raise QuorumWireError(f"Got unexpected packet from leader: {packet_to_string(qp)}")
+    if learner.tracer.enabled:
+        learner.tracer.emit("sync.learner.first", **{"from": f"s{learner.leader_id}"},
+                            kind=PacketType(qp.type).name, zxid=qp.zxid)  # fmt: skip
+    zks = learner.make_server()  # its session tracker starts from the synced sessions
+    chain = zks.chain
+    assert isinstance(chain, FollowerChain)
+    is_follower = isinstance(learner, Follower) and not isinstance(chain, ObserverChain)
+
+    packets_not_committed: deque[Request] = deque()
+    packets_committed: deque[int] = deque()
+    requests_to_ack: list[Request] = []
+    write_to_txn_log = not snapshot_needed
+    seen_newleader = False
+    while True:
+        qp = await learner.read_packet()
+        t = qp.type
+        if t == PacketType.PROPOSAL:
+            entry = decode_txn(qp, peer.max_buffer)
+            learner.check_continuity(entry.header.zxid)
+            packets_not_committed.append(request_from_txn(entry))
+        elif t == PacketType.COMMIT:
+            if not write_to_txn_log:
+                head = packets_not_committed[0] if packets_not_committed else None
+                if head is None or head.zxid != qp.zxid:
+                    log.warning("Committing 0x%x, but next proposal is %s", qp.zxid,
+                                f"0x{head.zxid:x}" if head else "none")  # fmt: skip
+                else:
+                    zks.final.apply_request(packets_not_committed.popleft())
+            else:
+                packets_committed.append(qp.zxid)
+        elif t == PacketType.INFORM:
+            entry = decode_txn(qp, peer.max_buffer)
+            learner.check_continuity(entry.header.zxid)
+            request = request_from_txn(entry)
+            if not write_to_txn_log:
+                zks.final.apply_request(request)
+            else:
+                packets_not_committed.append(request)
+                packets_committed.append(qp.zxid)
+        elif t == PacketType.NEWLEADER:
+            log.info("Learner received NEWLEADER message")
+            # 1. the synced state on disk first (ZOOKEEPER-3104, -3642)
+            if snapshot_needed:
+                sessions = zks.session_tracker.sessions_with_timeouts()
+                await asyncio.to_thread(db.take_snapshot, sessions)
+            write_to_txn_log = True
+            learner.read_timeout = peer.sync_limit * peer.tick_time / 1000
+            # 2. every proposal so far in the log, fsynced (ZOOKEEPER-3911, -4646)
+            if is_follower:
+                for request in packets_not_committed:
+                    db.append(request)
+                    chain.pending_txns.append(request)
+                    requests_to_ack.append(request)
+                await asyncio.to_thread(db.commit)
+                log.info("%d txns have been persisted", len(packets_not_committed))
+                packets_not_committed.clear()
+            # 3. the epoch only now (ZOOKEEPER-1264, -4643)
+            peer.set_current_epoch(new_epoch)
+            log.info("Set the current epoch to %d", new_epoch)
+            # 4. then the ACK that counts towards the leader's quorum
+            learner.write_packet(packet(PacketType.ACK, new_leader_zxid))
+            await learner.flush()
+            seen_newleader = True
+            if learner.tracer.enabled:
+                learner.tracer.emit("sync.newleader.acked", to=f"s{learner.leader_id}", zxid=new_leader_zxid)
+        elif t == PacketType.UPTODATE:
+            log.info("Learner received UPTODATE message")
+            if not seen_newleader:  # a pre-Zab-1.0 leader: snapshot and epoch now
+                await asyncio.to_thread(db.take_snapshot, zks.session_tracker.sessions_with_timeouts())
+                peer.set_current_epoch(new_epoch)
+            break
+        elif t == PacketType.PING:
+            pass  # the leader pings from NEWLEADER on; the answer waits for our server
+        else:
+            raise QuorumWireError(f"unexpected packet during sync: {packet_to_string(qp)}")
+
+    learner.write_packet(packet(PacketType.ACK, new_epoch << 32))
+    await zks.start(listen=False)
+    peer.update_election_vote(new_epoch)
+    if is_follower:
+        for request in requests_to_ack:  # ZOOKEEPER-4685: after the NEWLEADER ACK
+            learner.send_ack(request.zxid)
+        for request in packets_not_committed:
+            chain.log_request(request)  # ACKed by the chain after the fsync
+        for zxid in packets_committed:
+            chain.commit(zxid)
+    elif isinstance(learner, Observer):
+        assert isinstance(chain, ObserverChain)
+        for request in packets_not_committed:
+            if packets_committed and packets_committed[0] == request.zxid:
+                packets_committed.popleft()
+                chain.commit_request(request)
+            else:
+                log.warning("Committing 0x%x, but next proposal is 0x%x",
+                            packets_committed[0] if packets_committed else -1, request.zxid)  # fmt: skip
+    await learner.flush()
+    peer.set_serving(zks)
+    if learner.tracer.enabled:
+        learner.tracer.emit("sync.learner.serving", epoch=new_epoch, zxid=db.tree.last_processed_zxid)
