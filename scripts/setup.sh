@@ -3,9 +3,10 @@
 #
 #   bash scripts/setup.sh
 #
-# 1. Debian packages for interop (the reference Apache ZooKeeper 3.8, its log binding, the
-#    C client's CLI; a JRE comes with them). Installed only if missing, with `apt-get update`
-#    run first only then. Skipped, with a message, when not root or without apt-get.
+# 1. Debian packages for interop (the reference Apache ZooKeeper 3.8, its log binding,
+#    the C client's CLI, Apache Curator for the recipes; a JRE comes with them). Installed
+#    only if missing, with `apt-get update` run first only then. Skipped, with a message,
+#    when not root or without apt-get.
 # 2. .venv made with the system python3 (>= 3.11), then `pip install -e '.[dev]'`. Skipped
 #    when pyproject.toml has not changed since the last successful install.
 # 3. A Jupyter kernel spec `python3` inside .venv (never in the user's or the system's
@@ -22,7 +23,7 @@ STAMP="$VENV/.zk-annotated-setup"
 say() { printf '[setup] %s\n' "$*"; }
 
 # --- 1. Debian packages ---------------------------------------------------------------------
-APT_PACKAGES=(zookeeper zookeeper-bin libslf4j-java)
+APT_PACKAGES=(zookeeper zookeeper-bin libslf4j-java libcurator-framework-java libcurator-recipes-java libcurator-client-java)
 # Debian's python3 cannot make a venv without python3-venv (no ensurepip).
 if command -v python3 >/dev/null && ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
   APT_PACKAGES+=(python3-venv)
