@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 import pytest_asyncio
@@ -47,6 +47,24 @@ async def test_three_processes_elect_the_highest_id(ens: Ensemble) -> None:
         assert "Mode: " in await s.four_letter_word("srvr")
 
 
+async def _until(ens: Ensemble, ok: Callable[[dict[int, str | None]], bool], timeout: float = 30) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not ok(ens.peer_states()):
+        if loop.time() > deadline:
+            raise AssertionError(f"states {ens.peer_states()}")
+        await asyncio.sleep(0.05)
+
+
+async def _until_states(ens: Ensemble, any_of: list[dict[int, str | None]], timeout: float = 20) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while ens.peer_states() not in any_of:
+        if loop.time() > deadline:
+            raise AssertionError(f"states {ens.peer_states()}, wanted one of {any_of}")
+        await asyncio.sleep(0.05)
+
+
 @pytest.mark.parametrize(
     ("name", "payload"),
     [
@@ -72,11 +90,14 @@ async def test_bad_input_on_the_election_port_is_refused(ens: Ensemble, name: st
 
 async def test_killing_the_leader_elects_a_new_one_and_the_restarted_server_joins(ens: Ensemble) -> None:
     await ens[3].kill()
-    await _wait_states(ens, {1: "FOLLOWING", 2: "LEADING", 3: None})
-    await ens[3].restart()  # the highest id comes back, but 2 leads: it joins 2
-    await _wait_states(ens, {1: "FOLLOWING", 2: "LEADING", 3: "FOLLOWING"})
+    # The survivors elect one of themselves: 2 if their (epoch, zxid) are equal, 1 if it
+    # logged more (which now depends on what the ensemble did before: data flows).
+    await _until_states(ens, [{1: "FOLLOWING", 2: "LEADING", 3: None}, {1: "LEADING", 2: "FOLLOWING", 3: None}])
+    leader = 1 if ens.peer_states()[1] == "LEADING" else 2
+    await ens[3].restart()  # the highest id comes back, but a leader exists: it joins it
+    await _wait_states(ens, {leader: "LEADING", 3 - leader: "FOLLOWING", 3: "FOLLOWING"})
     assert "FOLLOWING - LEADER ELECTION TOOK" in ens[3].log_tail(200)
-    assert "vote (2, " in ens[3].log_tail(200)  # (leader, zxid, epoch): the epoch is 1 now
+    assert f"vote ({leader}, " in ens[3].log_tail(200)  # (leader, zxid, epoch)
 
 
 async def test_the_highest_epoch_wins_over_a_higher_id(ens: Ensemble) -> None:
@@ -95,14 +116,24 @@ async def test_the_highest_epoch_wins_over_a_higher_id(ens: Ensemble) -> None:
 
 async def test_five_processes_minority_elects_nobody_then_late_joiners_join() -> None:
     async with lab.ensemble(5, kind="ours", tickTime=TICK) as ens5:
-        await _wait_states(ens5, {1: "FOLLOWING", 2: "FOLLOWING", 3: "FOLLOWING", 4: "FOLLOWING", 5: "LEADING"})
-        for sid in (3, 4, 5):
+        # one leader, four followers (which one leads depends on who was up in time)
+        await _until(ens5, lambda s: sorted(map(str, s.values())) == ["FOLLOWING"] * 4 + ["LEADING"])
+        leader = next(sid for sid, state in ens5.peer_states().items() if state == "LEADING")
+        gone = [leader, *[sid for sid in (5, 4, 3, 2, 1) if sid != leader][:2]]
+        left = sorted(set(range(1, 6)) - set(gone))
+        for sid in gone:
             await ens5[sid].kill()
-        await _wait_states(ens5, {1: "LOOKING", 2: "LOOKING", 3: None, 4: None, 5: None})
-        await asyncio.sleep(2)  # two of five: a minority stays LOOKING
-        assert ens5.peer_states() == {1: "LOOKING", 2: "LOOKING", 3: None, 4: None, 5: None}
-        await ens5[3].restart()  # staggered: a quorum again, 3 is the highest id present
-        await _wait_states(ens5, {1: "FOLLOWING", 2: "FOLLOWING", 3: "LEADING", 4: None, 5: None})
-        for sid in (5, 4):
-            await ens5[sid].restart()
-        await _wait_states(ens5, {1: "FOLLOWING", 2: "FOLLOWING", 3: "LEADING", 4: "FOLLOWING", 5: "FOLLOWING"})
+        await _until(ens5, lambda s: all(s[sid] == "LOOKING" for sid in left))
+        # Two of five: a minority elects nobody. (One may briefly follow the dead leader,
+        # from notifications it sent before dying, as in ZooKeeper; it cannot connect and
+        # looks again. What must never happen is a LEADING member.)
+        for _ in range(40):
+            assert all(ens5.peer_states()[sid] != "LEADING" for sid in left), ens5.peer_states()
+            await asyncio.sleep(0.05)
+        await ens5[gone[1]].restart()  # staggered: a quorum again
+        await _until(ens5, lambda s: sorted(map(str, (s[sid] for sid in [*left, gone[1]]))) ==
+                     ["FOLLOWING", "FOLLOWING", "LEADING"])  # fmt: skip
+        new_leader = next(sid for sid, state in ens5.peer_states().items() if state == "LEADING")
+        for sid in (gone[0], gone[2]):
+            await ens5[sid].restart()  # late joiners follow the leader they find
+        await _until(ens5, lambda s: s[new_leader] == "LEADING" and sum(v == "FOLLOWING" for v in s.values()) == 4)
