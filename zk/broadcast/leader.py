@@ -145,6 +145,9 @@ class Leader:
         self._started = asyncio.Event()
         self._stop = asyncio.Event()
         self.shutdown_reason: str | None = None
+        self.leader_start_time: float | None = None
+        # Leader.proposalStats (BufferStats): sizes of the proposals' txn bytes, -1 for none
+        self.last_proposal_size = self.min_proposal_size = self.max_proposal_size = -1
         self._acceptor: asyncio.Server | None = None
         self._handler_tasks: set[asyncio.Task[None]] = set()
 
@@ -166,6 +169,7 @@ class Leader:
         """Leader.lead: discovery, synchronization, then broadcast until the quorum is
         lost or the term is given up. Returns when the term is over."""
         zks = self.server
+        self.leader_start_time = time.monotonic()
         self.leader_state_summary = StateSummary(self.peer.current_epoch, zks.db.tree.last_processed_zxid)
         await self._start_acceptor()
         reason = "the term ended"
@@ -375,6 +379,10 @@ class Leader:
             self.request_shutdown(msg)
             return
         qp = packet(PacketType.PROPOSAL, zxid, encode_txn(TxnLogEntry(request.hdr, request.txn)))
+        size = len(qp.data or b"")
+        self.last_proposal_size = size
+        self.min_proposal_size = size if self.min_proposal_size < 0 else min(self.min_proposal_size, size)
+        self.max_proposal_size = max(self.max_proposal_size, size)
         self.last_proposed = zxid
         self.outstanding_proposals[zxid] = Proposal(qp, request)
         for f in list(self.forwarding_followers):
@@ -509,3 +517,23 @@ class Leader:
 
     def now(self) -> float:
         return time.monotonic()
+
+    # --- what mntr shows ------------------------------------------------------------------------
+
+    def monitor_values(self) -> dict[str, int]:
+        """The leader's gauges in ``mntr`` (LeaderZooKeeperServer.registerMetrics):
+        ``learners`` counts every connected learner, synced or not; ``synced_followers``
+        the followers that get proposals (getForwardingFollowers), observers apart."""
+        voters = self.verifier.voting_members
+        uptime = 0 if self.leader_start_time is None else int((time.monotonic() - self.leader_start_time) * 1000)
+        return {
+            "learners": len(self.learners),
+            "synced_followers": len(self.forwarding_followers),
+            "synced_non_voting_followers": sum(1 for h in self.forwarding_followers if h.sid not in voters),
+            "synced_observers": len(self.observing_learners),
+            "pending_syncs": sum(len(rs) for rs in self.pending_syncs.values()),
+            "leader_uptime": uptime,
+            "last_proposal_size": self.last_proposal_size,
+            "min_proposal_size": self.min_proposal_size,
+            "max_proposal_size": self.max_proposal_size,
+        }

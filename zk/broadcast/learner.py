@@ -106,6 +106,10 @@ class Learner:
         self.read_timeout = peer.init_limit * peer.tick_time / 1000
         self.last_queued = 0
         self.pending_revalidations: dict[int, ServerCnxn] = {}
+        # QuorumPeer.SyncMode: "SNAP" from a SNAP until its snapshot is on disk (the
+        # NEWLEADER step); a term that ends in between leaves a tree in memory that is
+        # on no disk, and the QuorumPeer reloads from disk (ZOOKEEPER-3642).
+        self.sync_mode: str | None = None
 
     # --- the server this learner runs --------------------------------------------------
 

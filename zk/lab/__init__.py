@@ -275,6 +275,16 @@ class Ensemble:
     def __iter__(self) -> Iterator[ServerProcess]:
         return iter(self.servers)
 
+    @property
+    def participants(self) -> list[ServerProcess]:
+        """The members that vote (and may lead), in myid order."""
+        return [s for s, m in zip(self.servers, self.members, strict=True) if m.role == "participant"]
+
+    @property
+    def observers(self) -> list[ServerProcess]:
+        """The members whose ``server.N`` line says ``observer``, in myid order."""
+        return [s for s, m in zip(self.servers, self.members, strict=True) if m.role == "observer"]
+
     def __getitem__(self, myid: int) -> ServerProcess:
         """The member whose myid is `myid` (1-based, as in ``server.N``)."""
         for s in self.servers:
@@ -342,6 +352,7 @@ async def ensemble(
     n: int = 3,
     kind: ServerKind | Sequence[ServerKind] = "ours",
     *,
+    observers: int = 0,
     trace: bool = True,
     keep: bool = False,
     root: Path | None = None,
@@ -355,11 +366,15 @@ async def ensemble(
 
     Each member ``s<N>`` gets a client, a quorum and an election port, the same
     ``server.N`` lines and a `myid` file; the block starts once all of them serve.
+    With ``observers=k`` the last k of the n members are observers: their line ends in
+    ``:observer`` and their zoo.cfg says ``peerType=observer`` (``ensemble(4,
+    observers=1)`` is three voters and ``server.4``, an observer).
 
     Args:
-        n: Number of members (1..255).
+        n: Number of members (1..255), observers included.
         kind: ``"ours"`` or ``"reference"``, or one kind per member for a mixed
             ensemble (``["reference", "reference", "ours"]``: myid 3 is ours).
+        observers: How many of the n members (the highest ids) observe.
         trace: Ours only: each member writes ``<folder>/s<N>/trace.jsonl``.
         keep: Keep the temporary folder after the block.
         root: Make the temporary folder inside this one.
@@ -375,6 +390,8 @@ async def ensemble(
     kinds: list[ServerKind] = [kind] * n if isinstance(kind, str) else list(kind)
     if len(kinds) != n:
         raise ValueError(f"{len(kinds)} kinds for an ensemble of {n}")
+    if not 0 <= observers < n:
+        raise ValueError(f"an ensemble of {n} has 0..{n - 1} observers, got {observers}")
     ensemble_kind: ServerKind = kinds[0] if len(set(kinds)) == 1 else "ours"
     lab_root = _new_root(root, kinds[0] if len(set(kinds)) == 1 else "mixed")
     origin = time.monotonic_ns()
@@ -388,17 +405,21 @@ async def ensemble(
                 quorum_port=ports[3 * i + 1],
                 election_port=ports[3 * i + 2],
                 client_port=ports[3 * i],
+                role="observer" if sid > n - observers else "participant",
             )
             for i, sid in enumerate(range(1, n + 1))
         ]
         for member, member_kind in zip(members, kinds, strict=True):
+            # 3.8 takes the role from the server.N line and only warns on a mismatch;
+            # peerType is what its documentation asks observers to say as well
+            role_cfg: dict[str, CfgValue] = {"peerType": "observer"} if member.role == "observer" else {}
             servers.append(
                 _make_process(
                     member_kind,
                     lab_root,
                     f"s{member.sid}",
                     member.client_port,
-                    config={**(config or {}), **cfg},
+                    config={**(config or {}), **cfg, **role_cfg},
                     members=members,
                     myid=member.sid,
                     trace=trace,

@@ -39,6 +39,8 @@ class QuorumMember:
         quorum_port: Where followers connect to the leader.
         election_port: Where leader election connections go.
         client_port: Its client port (not part of the line; kept for connect strings).
+        role: ``"participant"`` (votes, may lead) or ``"observer"`` (follows the
+            leader's commits, serves clients, never votes).
 
     Mirrors: org.apache.zookeeper.server.quorum.QuorumPeer.QuorumServer (its static form).
     """
@@ -48,10 +50,17 @@ class QuorumMember:
     quorum_port: int
     election_port: int
     client_port: int
+    role: str = "participant"
+
+    def __post_init__(self) -> None:
+        if self.role not in ("participant", "observer"):
+            raise ValueError(f"server.{self.sid}: role must be participant or observer, got {self.role!r}")
 
     def line(self) -> str:
-        """The zoo.cfg line, e.g. ``server.1=127.0.0.1:2888:3888``."""
-        return f"server.{self.sid}={self.host}:{self.quorum_port}:{self.election_port}"
+        """The zoo.cfg line, e.g. ``server.1=127.0.0.1:2888:3888`` or, for an observer,
+        ``server.4=127.0.0.1:2894:3894:observer``."""
+        suffix = ":observer" if self.role == "observer" else ""
+        return f"server.{self.sid}={self.host}:{self.quorum_port}:{self.election_port}{suffix}"
 
 
 def _value(value: CfgValue) -> str:

@@ -43,7 +43,8 @@ Where we differ, on purpose:
   ``zk_outstanding_tls_handshake``, ``zk_non_mtls_remote_conn_count`` and
   ``zk_non_mtls_local_conn_count`` (no TLS); and ``zk_open_file_descriptor_count`` /
   ``zk_max_file_descriptor_count`` where there is no /proc. The keys we print come in
-  the order 3.8 prints them (``MNTR_KEYS``).
+  the order 3.8 prints them (``MNTR_ORDER``); an ensemble member adds the quorum keys
+  (``MNTR_QUORUM_KEYS``: ``zk_peer_state``, ``zk_learners``, ``zk_synced_followers``, ...).
 
 Mirrors: org.apache.zookeeper.server.command.FourLetterCommands, CommandExecutor and
 the command classes (RuokCommand, StatCommand, ConsCommand, DumpCommand, ...), with
@@ -61,7 +62,7 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -77,6 +78,8 @@ __all__ = [
     "DEFAULT_TRACE_MASK",
     "JAVA_EQUIVALENTS",
     "MNTR_KEYS",
+    "MNTR_ORDER",
+    "MNTR_QUORUM_KEYS",
     "SESSIONLESS_CNXN_TIMEOUT",
     "TELNET_CLOSE",
     "VERSION",
@@ -121,29 +124,64 @@ JAVA_EQUIVALENTS: dict[str, str | None] = {
 }
 """``envi``: each java.* key of ZooKeeper and the key we print in its place (None: left out)."""
 
-MNTR_KEYS = (
+MNTR_ORDER = (
     "version",
     "server_state",
+    "peer_state",
+    "observer_master_id",
     "ephemerals_count",
     "num_alive_connections",
     "avg_latency",
+    "min_proposal_size",
     "outstanding_requests",
     "znode_count",
     "global_sessions",
     "packets_sent",
     "packets_received",
+    "max_proposal_size",
+    "synced_followers",
     "watch_count",
+    "synced_non_voting_followers",
+    "synced_observers",
     "min_latency",
     "max_file_descriptor_count",
     "approximate_data_size",
     "open_file_descriptor_count",
+    "last_proposal_size",
+    "pending_syncs",
+    "leader_uptime",
     "local_sessions",
     "uptime",
     "max_latency",
+    "learners",
+    "quorum_size",
 )
-"""The ``mntr`` keys we print (without ``zk_``), in the order 3.8 prints them: version
-and state first (ZooKeeperServer.dumpMonitorValues), then the gauges in the order of the
-metrics provider's hash map."""
+"""Every ``mntr`` key we print (without ``zk_``), in the order 3.8 prints them: version
+and state first (ZooKeeperServer.dumpMonitorValues, QuorumZooKeeperServer's
+``peer_state``, an observer's ``observer_master_id``), then the gauges in the order of
+the metrics provider's hash map."""
+
+MNTR_QUORUM_KEYS = frozenset(
+    {
+        "peer_state",
+        "observer_master_id",
+        "min_proposal_size",
+        "max_proposal_size",
+        "synced_followers",
+        "synced_non_voting_followers",
+        "synced_observers",
+        "last_proposal_size",
+        "pending_syncs",
+        "leader_uptime",
+        "learners",
+        "quorum_size",
+    }
+)
+"""The keys only an ensemble member prints (some only its leader, or an observer); they
+come from its QuorumPeer, through ``FourLetterWords.quorum_values``."""
+
+MNTR_KEYS = tuple(k for k in MNTR_ORDER if k not in MNTR_QUORUM_KEYS)
+"""The keys a standalone server prints, in 3.8's order."""
 
 _MASK64 = (1 << 64) - 1
 _OP_READ, _OP_WRITE = 1, 4  # java.nio.channels.SelectionKey
@@ -189,6 +227,9 @@ class FourLetterWords:
         # The ``Mode:`` of srvr/stat and mntr's zk_server_state; an ensemble member's
         # QuorumPeer replaces it with its own (leader, follower, observer, looking).
         self.server_state: Callable[[], str] = lambda: "standalone"
+        # mntr's quorum keys (peer_state, learners, synced_followers, pending_syncs, ...),
+        # by key without ``zk_``; an ensemble member's QuorumPeer supplies them.
+        self.quorum_values: Callable[[], Mapping[str, int | str]] = dict
 
     def handles(self, first4: bytes) -> bool:
         """Whether the first four bytes of a connection are a word, not a length."""
@@ -436,7 +477,7 @@ class FourLetterWords:
             return ZK_NOT_SERVING + "\n"
         values = self.monitor_values()
         lines = []
-        for key in MNTR_KEYS:
+        for key in MNTR_ORDER:
             if key in values:
                 value = values[key]
                 text = java_double(value) if isinstance(value, float) else str(value)
@@ -466,6 +507,7 @@ class FourLetterWords:
             "max_latency": s.max_latency,
         }
         values.update(_file_descriptors())
+        values.update(self.quorum_values())
         return values
 
 

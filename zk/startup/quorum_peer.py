@@ -195,6 +195,20 @@ class QuorumPeer:
         """``Mode:`` / ``zk_server_state``: leader, follower, observer or looking."""
         return _MODE[self.state]
 
+    def monitor_values(self) -> dict[str, int | str]:
+        """``mntr``'s quorum keys: ``peer_state`` (getDetailedPeerState; only a serving
+        member answers mntr, so always the broadcast phase), ``quorum_size`` (the voters),
+        an observer's ``observer_master_id``, and the leader's gauges."""
+        values: dict[str, int | str] = {
+            "peer_state": f"{self.state.name.lower()} - broadcast",
+            "quorum_size": len(self.verifier.voting_members),
+        }
+        if self.leader is not None:
+            values.update(self.leader.monitor_values())
+        elif self.state == ServerState.OBSERVING and self.learner is not None:
+            values["observer_master_id"] = self.learner.leader_id
+        return values
+
     # --- what the Leader and the Learners see (zk.broadcast.QuorumPeerView) --------------
 
     @property
@@ -242,6 +256,7 @@ class QuorumPeer:
         server = zks if zks is not None else self.idle
         assert server is not None
         server.four_letter_words.server_state = self.server_state
+        server.four_letter_words.quorum_values = self.monitor_values
         self.zks = server
 
     # --- start-up ------------------------------------------------------------------------
@@ -375,17 +390,27 @@ class QuorumPeer:
             await learner.run(sync_with_leader)
         finally:
             self.learner = None
-            await self._end_term(learner.zks)
+            await self._end_term(learner.zks, reload=learner.sync_mode == "SNAP")
 
-    async def _end_term(self, zks: ZooKeeperServer | None) -> None:
+    async def _end_term(self, zks: ZooKeeperServer | None, *, reload: bool = False) -> None:
         """The term is over: stop its server (its sync stage first: ZOOKEEPER-4712),
-        disconnect its clients, and bring the tree up to the log (ZOOKEEPER-2845)."""
-        assert self.db is not None
+        disconnect its clients, and bring the tree up to the log (ZOOKEEPER-2845).
+
+        With `reload` (a SNAP sync cut off before its snapshot was written) the tree in
+        memory is the leader's snapshot, on no disk: it is dropped and the database
+        reloaded from disk, or the next election would vote with a zxid this server
+        does not hold and a DIFF from there would skip everything before it
+        (ZOOKEEPER-3642; Java's ``zk.shutdown(fullyShutDown)`` clears the database).
+        """
+        assert self.db is not None and self.idle is not None
         self.set_serving(None)
         if zks is not None:
             await zks.stop(close_db=False)
             self.db.sessions = zks.session_tracker.sessions_with_timeouts()
         self.db.close()  # drop what was appended but never committed; reopen on the next append
+        if reload:
+            log.warning("A SNAP sync did not finish: reloading the database from disk (ZOOKEEPER-3642)")
+            self.db.sessions = dict(await asyncio.to_thread(self.idle.load_data))
         last = await asyncio.to_thread(self.db.fast_forward_data_base, dict(self.db.sessions))
         log.info("Term over: the database is at 0x%x", last)
 

@@ -72,6 +72,7 @@ async def sync_with_leader(learner: Learner, new_leader_zxid: int) -> None:
         snapshot_needed = False
     elif qp.type == PacketType.SNAP:
         log.info("Getting a snapshot from leader 0x%x", qp.zxid)
+        learner.sync_mode = "SNAP"  # until the snapshot is on disk (ZOOKEEPER-3642)
         assert learner.reader is not None
         raw = await read_wire_snapshot(learner.reader, peer.max_buffer)
         tree = make_tree()
@@ -133,6 +134,7 @@ async def sync_with_leader(learner: Learner, new_leader_zxid: int) -> None:
             if snapshot_needed:
                 sessions = zks.session_tracker.sessions_with_timeouts()
                 await asyncio.to_thread(db.take_snapshot, sessions)
+            learner.sync_mode = None  # the synced tree is on disk now
             write_to_txn_log = True
             learner.read_timeout = peer.sync_limit * peer.tick_time / 1000
             # 2. every proposal so far in the log, fsynced (ZOOKEEPER-3911, -4646)
@@ -157,6 +159,7 @@ async def sync_with_leader(learner: Learner, new_leader_zxid: int) -> None:
             log.info("Learner received UPTODATE message")
             if not seen_newleader:  # a pre-Zab-1.0 leader: snapshot and epoch now
                 await asyncio.to_thread(db.take_snapshot, zks.session_tracker.sessions_with_timeouts())
+                learner.sync_mode = None
                 peer.set_current_epoch(new_epoch)
             break
         elif t == PacketType.PING:
