@@ -74,7 +74,8 @@ def _tree(c: KazooClient, path: str = "/") -> dict[str, bytes]:
 async def test_every_member_serves_with_its_mode(ens: Ensemble) -> None:
     modes = await ens.modes()
     assert sorted(modes.values()) == ["follower", "follower", "leader"]
-    assert modes[3] == "leader"  # equal histories: the highest id wins
+    # Equal histories: the highest id wins when all three are in the first round; on a
+    # loaded machine one may start late and join the leader the other two chose.
 
 
 async def test_writes_through_every_server_are_read_everywhere(ens: Ensemble) -> None:

@@ -19,7 +19,11 @@
 On NEWLEADER, in this order, before the ACK the leader counts towards its quorum:
 
 1. after SNAP or TRUNC, write a snapshot of the tree and fsync it (ZOOKEEPER-3104,
-   -3642: the synced state is on disk before anyone relies on it);
+   -3642: the synced state is on disk before anyone relies on it); after SNAP, then
+   cut from the log (and drop any snapshot past) everything after the SNAP's zxid:
+   those txns are this server's own, never the leader's, and a restart would replay
+   them over the new snapshot (ZOOKEEPER-2832). Only after the snapshot is written, so
+   a crash in between leaves the old history whole, and before step 2 appends;
 2. append every proposal received so far to the log and fsync it (ZOOKEEPER-3911,
    -3023/-4646: synchronously, not through the asynchronous sync stage);
 3. write ``currentEpoch`` (ZOOKEEPER-1264/-1282: on NEWLEADER, not on UPTODATE;
@@ -43,13 +47,43 @@ from zk.broadcast import Follower, Learner, Observer, PacketType, QuorumWireErro
 from zk.broadcast.learner import request_from_txn
 from zk.broadcast.packets import decode_txn
 from zk.data import DataTree
-from zk.processors import Request
+from zk.processors import Request, ZKDatabase
 from zk.processors.quorum_chains import FollowerChain, ObserverChain
+from zk.storage.file_txn_log import fsync_dir
+from zk.storage.util import LOG_FILE_PREFIX, SNAPSHOT_FILE_PREFIX, get_zxid_from_name, is_snapshot_file_name
 from zk.sync.snapshot import load_wire_snapshot, read_wire_snapshot
 
 __all__ = ["sync_with_leader"]
 
 log = logging.getLogger(__name__)
+
+
+def cut_history_past(db: ZKDatabase, zxid: int) -> None:
+    """After a SNAP at `zxid` is on disk: remove every logged txn after `zxid` and every
+    snapshot named after it. Blocking.
+
+    ZOOKEEPER-2832: a follower that logged an uncommitted 2:1 and then receives a SNAP
+    at 1:2 writes snapshot.100000002; its next restart loads that snapshot and replays
+    the log after it, 2:1 included, a txn no quorum committed. Java leaves the log as
+    it is (the bug is open in 3.8/3.9).
+    """
+    snap_log = db.snap_log
+    if snap_log is None:
+        return
+    txn_log = snap_log.txn_log
+    if any(e.header.zxid > zxid for e in txn_log.read(zxid + 1)):
+        log.warning("Removing the txns logged after the snapshot's 0x%x (ZOOKEEPER-2832)", zxid)
+        snap_log.close()
+        for name in txn_log.log_names():
+            if get_zxid_from_name(name, LOG_FILE_PREFIX) > zxid:  # a whole file past the cut
+                (txn_log.log_dir / name).unlink()
+        if any(e.header.zxid > zxid for e in txn_log.read(zxid + 1)):
+            snap_log.truncate_log(zxid)  # the file that holds zxid, cut right after it
+        fsync_dir(txn_log.log_dir)
+    for path in snap_log.snap_dir.iterdir():
+        if is_snapshot_file_name(path.name) and get_zxid_from_name(path.name, SNAPSHOT_FILE_PREFIX) > zxid:
+            log.warning("Removing snapshot %s: it is past the SNAP's 0x%x", path.name, zxid)
+            path.unlink()
 
 
 async def sync_with_leader(learner: Learner, new_leader_zxid: int) -> None:
@@ -66,6 +100,7 @@ async def sync_with_leader(learner: Learner, new_leader_zxid: int) -> None:
         return DataTree(extended_types_enabled=learner.config.extended_types_enabled)
 
     snapshot_needed = True
+    snap_zxid: int | None = None  # the zxid of a SNAP: the log past it is not the leader's
     qp = await learner.read_packet()
     if qp.type == PacketType.DIFF:
         log.info("Getting a diff from the leader 0x%x", qp.zxid)
@@ -78,6 +113,7 @@ async def sync_with_leader(learner: Learner, new_leader_zxid: int) -> None:
         tree = make_tree()
         db.sessions = load_wire_snapshot(raw, tree)
         tree.last_processed_zxid = qp.zxid
+        snap_zxid = qp.zxid
         db.tree = tree
         db.committed_log.clear()
     elif qp.type == PacketType.TRUNC:
@@ -134,6 +170,8 @@ async def sync_with_leader(learner: Learner, new_leader_zxid: int) -> None:
             if snapshot_needed:
                 sessions = zks.session_tracker.sessions_with_timeouts()
                 await asyncio.to_thread(db.take_snapshot, sessions)
+                if snap_zxid is not None:  # after the snapshot, before step 2 (ZOOKEEPER-2832)
+                    await asyncio.to_thread(cut_history_past, db, snap_zxid)
             learner.sync_mode = None  # the synced tree is on disk now
             write_to_txn_log = True
             learner.read_timeout = peer.sync_limit * peer.tick_time / 1000
@@ -159,6 +197,8 @@ async def sync_with_leader(learner: Learner, new_leader_zxid: int) -> None:
             log.info("Learner received UPTODATE message")
             if not seen_newleader:  # a pre-Zab-1.0 leader: snapshot and epoch now
                 await asyncio.to_thread(db.take_snapshot, zks.session_tracker.sessions_with_timeouts())
+                if snap_zxid is not None:
+                    await asyncio.to_thread(cut_history_past, db, snap_zxid)
                 learner.sync_mode = None
                 peer.set_current_epoch(new_epoch)
             break
