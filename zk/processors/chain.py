@@ -52,7 +52,13 @@ from zk.processors.prep import PrepRequestProcessor
 from zk.processors.request import Request
 from zk.trace import NULL_TRACER, Tracer
 
-__all__ = ["DEFAULT_SNAP_COUNT", "RequestChain", "StandaloneChain", "SyncRequestProcessor"]
+__all__ = [
+    "DEFAULT_SNAP_COUNT",
+    "RequestChain",
+    "StandaloneChain",
+    "SyncRequestProcessor",
+    "cancel_and_wait",
+]
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +81,23 @@ class RequestChain(Protocol):
     async def stop(self) -> None: ...
 
     def submit(self, request: Request) -> None: ...
+
+
+async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
+    """Cancel a task and wait until it has stopped.
+
+    The task's own CancelledError is expected and dropped; but if *we* are being
+    cancelled while we wait (SIGTERM arriving during a clean-up), that cancellation is
+    passed on, never swallowed: otherwise the server would carry on after being told to
+    stop (a shutdown hang seen with followers stopped together with their leader).
+    """
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
 
 
 class SyncRequestProcessor:
@@ -201,9 +224,7 @@ class SyncRequestProcessor:
             with contextlib.suppress(Exception):
                 await self._commit
         if self.snapshot_task is not None and not self.snapshot_task.done():
-            self.snapshot_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.snapshot_task
+            await cancel_and_wait(self.snapshot_task)
 
 
 class StandaloneChain:
@@ -244,9 +265,7 @@ class StandaloneChain:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
         await self.sync.stop()
 
     def submit(self, request: Request) -> None:

@@ -42,13 +42,12 @@ CommitProcessor needs no worker pool; a committed request is applied at once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from zk.processors.chain import DEFAULT_SNAP_COUNT, SyncRequestProcessor
+from zk.processors.chain import DEFAULT_SNAP_COUNT, SyncRequestProcessor, cancel_and_wait
 from zk.processors.final import FinalRequestProcessor
 from zk.processors.prep import PrepRequestProcessor
 from zk.processors.request import Request
@@ -169,9 +168,7 @@ class _QuorumChain:
         """Stop the sync stage and wait for a running fsync (ZOOKEEPER-4712: nothing may
         still write the log once the role is over)."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
         await self.sync.stop()
 
     def _accepted(self) -> None:

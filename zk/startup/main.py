@@ -42,6 +42,14 @@ def configure_logging(level: int = logging.INFO) -> None:
     )
 
 
+def _shut_down(sig: signal.Signals, task: asyncio.Task[None]) -> None:
+    """SIGTERM or SIGINT: cancel the server's task. Whatever the task is doing must let
+    the CancelledError through (tests/startup/test_startup_shutdown.py): a server
+    still running after the lab's grace period is killed, which is a crash."""
+    log.info("Received %s, shutting down", sig.name)
+    task.cancel()
+
+
 class ZooKeeperServerMain:
     """Runs one standalone server until it is told to stop. Mirrors ZooKeeperServerMain."""
 
@@ -53,7 +61,7 @@ class ZooKeeperServerMain:
         loop = asyncio.get_running_loop()
         serving = loop.create_task(self.server.serve_forever(), name="zookeeper-server")
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, serving.cancel)
+            loop.add_signal_handler(sig, _shut_down, sig, serving)
         try:
             await serving
         except asyncio.CancelledError:
@@ -94,7 +102,7 @@ class QuorumPeerMain:
             loop = asyncio.get_running_loop()
             running = loop.create_task(peer.run(), name="quorum-peer")
             for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(sig, running.cancel)
+                loop.add_signal_handler(sig, _shut_down, sig, running)
             try:
                 await running
             except asyncio.CancelledError:

@@ -328,6 +328,7 @@ class QuorumPeer:
         await self.start()
         try:
             while True:
+                self._check_not_cancelled()
                 self._set_state(ServerState.LOOKING)
                 await self.look_for_leader()
                 if self.state == ServerState.LEADING:
@@ -338,6 +339,18 @@ class QuorumPeer:
                     await self.follow(Observer)
         finally:
             await self.stop()
+
+    def _check_not_cancelled(self) -> None:
+        """Raise the CancelledError of a SIGTERM that something below us swallowed.
+
+        ``Task.cancelling()`` counts the cancel requests nobody has withdrawn; between
+        terms it is 0 unless a ``with suppress(CancelledError): await task`` caught ours.
+        Without this check such a server goes on LOOKING and exits only on SIGKILL.
+        """
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            log.error("A cancel (SIGTERM) was swallowed during the last term; shutting down now (our bug)")
+            raise asyncio.CancelledError
 
     def _set_state(self, state: ServerState) -> None:
         if state != self.state or state == ServerState.LOOKING:
@@ -401,7 +414,22 @@ class QuorumPeer:
         reloaded from disk, or the next election would vote with a zxid this server
         does not hold and a DIFF from there would skip everything before it
         (ZOOKEEPER-3642; Java's ``zk.shutdown(fullyShutDown)`` clears the database).
+
+        The clean-up is shielded: a SIGTERM that lands meanwhile (typically as the whole
+        ensemble stops, the leader's goodbye and our own signal in one loop turn) waits
+        for it to finish and is then raised here. Unshielded, the cancel reached the
+        processor chain's ``stop``, which cancels its sync task and suppresses the
+        CancelledError it awaits: ours went with it, and the server went back to
+        LOOKING until the lab's SIGKILL. A second cancel cuts the clean-up short.
         """
+        clean_up = asyncio.ensure_future(self._clean_up_term(zks, reload=reload))
+        try:
+            await asyncio.shield(clean_up)
+        except asyncio.CancelledError:
+            await clean_up
+            raise
+
+    async def _clean_up_term(self, zks: ZooKeeperServer | None, *, reload: bool) -> None:
         assert self.db is not None and self.idle is not None
         self.set_serving(None)
         if zks is not None:
