@@ -623,28 +623,34 @@ class DataTree:
         self._ephemerals.clear()
         self._containers.clear()
         self._ttls.clear()
-        path = r.read_ustring()
+        # The loop runs once per node of a snapshot (a million, for a big tree): names are
+        # bound locally and the ephemeral bookkeeping is skipped for the common owner 0.
+        read_ustring, read_buffer, read_long = r.read_ustring, r.read_buffer, r.read_long
+        decode_stat, put, get = StatPersisted.decode, self.nodes.put, self.nodes.get
+        add_usage = self.acl_cache.add_usage
+        path = read_ustring()
         while path != "/":
             if path is None:
                 raise ValueError("Invalid Datatree, a null path")
-            node = DataNode(r.read_buffer(), r.read_long(), StatPersisted.decode(r))
-            self.nodes.put(path, node)
-            self.acl_cache.add_usage(node.acl)
+            node = DataNode(read_buffer(), read_long(), decode_stat(r))
+            put(path, node)
+            add_usage(node.acl)
             slash = path.rfind("/")
             if slash != -1:
-                parent = self.nodes.get(path[:slash])
+                parent = get(path[:slash])
                 if parent is None:
                     raise ValueError(f"Invalid Datatree, unable to find parent {path[:slash]} of path {path}")
                 parent.children.add(path[slash + 1 :])
                 owner = node.stat.ephemeralOwner
-                kind = EphemeralType.get(owner, self.extended_types_enabled)
-                if kind is EphemeralType.CONTAINER:
-                    self._containers.add(path)
-                elif kind is EphemeralType.TTL:
-                    self._ttls.add(path)
-                elif owner != 0:
-                    self._ephemerals.setdefault(owner, set()).add(path)
-            path = r.read_ustring()
+                if owner != 0:
+                    kind = EphemeralType.get(owner, self.extended_types_enabled)
+                    if kind is EphemeralType.CONTAINER:
+                        self._containers.add(path)
+                    elif kind is EphemeralType.TTL:
+                        self._ttls.add(path)
+                    else:
+                        self._ephemerals.setdefault(owner, set()).add(path)
+            path = read_ustring()
         if "" not in self.nodes:
             raise ValueError("Invalid Datatree, no root node")
         self.nodes.put_without_digest("/", self.nodes[""])
