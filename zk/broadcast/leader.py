@@ -363,21 +363,23 @@ class Leader:
 
     # --- broadcast: proposals, ACKs, commits ---------------------------------------------
 
-    def propose(self, request: Request) -> None:
-        """Send a txn to every follower as PROPOSAL and wait for its ACKs.
+    def propose(self, request: Request) -> bool:
+        """Send a txn to every follower as PROPOSAL and wait for its ACKs; False if it
+        was refused (then it must not be logged either).
 
-        Mirrors Leader.propose (with its zxid rollover check, ZOOKEEPER-1277).
+        Mirrors Leader.propose (with its zxid rollover check, ZOOKEEPER-1277, where Java
+        throws XidRolloverException).
         """
         assert request.hdr is not None, "only txns are proposed"
         zxid = request.hdr.zxid
         if not self.allowed_to_propose:
-            return
+            return False
         if zxid & 0xFFFFFFFF == 0xFFFFFFFF:
             self.allowed_to_propose = False
             msg = "zxid lower 32 bits have rolled over, forcing re-election, and therefore new epoch start"
             log.error(msg)
             self.request_shutdown(msg)
-            return
+            return False
         qp = packet(PacketType.PROPOSAL, zxid, encode_txn(TxnLogEntry(request.hdr, request.txn)))
         size = len(qp.data or b"")
         self.last_proposal_size = size
@@ -391,6 +393,7 @@ class Leader:
             self.tracer.emit(
                 "broadcast.proposal", zxid=zxid, followers=sorted(f.sid for f in self.forwarding_followers)
             )
+        return True
 
     def process_ack(self, sid: int, zxid: int) -> None:
         """Count an ACK; commit what has its quorum, in zxid order.

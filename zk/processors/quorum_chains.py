@@ -194,8 +194,8 @@ class LeaderChain(_QuorumChain):
     Args:
         prep: PrepRequestProcessor.
         final: FinalRequestProcessor.
-        propose: Leader.propose: send the PROPOSAL to the followers (raises to give up
-            leadership when the zxid counter is exhausted).
+        propose: Leader.propose: send the PROPOSAL to the followers; False when it
+            refuses (the zxid counter is exhausted and leadership is given up).
         process_ack: Leader.process_ack for the leader's own ACK, after its fsync.
         process_sync: Leader.process_sync for a ``sync`` forwarded by a learner.
         applied: ToBeAppliedRequestProcessor's clean-up of Leader.to_be_applied.
@@ -207,7 +207,7 @@ class LeaderChain(_QuorumChain):
         prep: PrepRequestProcessor,
         final: FinalRequestProcessor,
         *,
-        propose: Callable[[Request], None],
+        propose: Callable[[Request], bool],
         process_ack: Callable[[int], None],
         process_sync: Callable[[Request], None],
         applied: Callable[[Request], None],
@@ -247,8 +247,9 @@ class LeaderChain(_QuorumChain):
             self.process_sync(request)
             return
         self.commit_processor.process_request(request)
-        if request.hdr is not None:
-            self.propose(request)
+        # A txn the leader refuses to propose (its zxid counter rolled over) is never
+        # logged either: Java's propose throws before syncProcessor sees it.
+        if request.hdr is not None and self.propose(request):
             self.sync.process_request(request)
 
     def ack_request_processor(self, request: Request) -> None:
