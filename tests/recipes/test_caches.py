@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import random
 
-from recipes_helpers import Proxy, eventually, unique
+from recipes_helpers import eventually, unique
 
 from zk import lab
 from zk.client import ZooKeeper
+from zk.lab.proxy import Proxy
 from zk.protocol.errors import NodeExistsException, NoNodeException, NotEmptyException
 from zk.recipes import (
     CuratorCache,

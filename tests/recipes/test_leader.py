@@ -6,10 +6,11 @@ import asyncio
 import re
 
 import pytest
-from recipes_helpers import Proxy, eventually, expire_session, unique
+from recipes_helpers import eventually, expire_session, unique
 
 from zk import lab
 from zk.client import ZooKeeper
+from zk.lab.proxy import Proxy
 from zk.protocol.errors import SessionExpiredException
 from zk.recipes import ConnectionState, ConnectionStateManager, LeaderLatch, LeaderSelector
 

@@ -329,8 +329,10 @@ class LeaderSelector:
             finally:
                 self._leader_task = None
                 if self.mutex.is_owned_by_current_task():
+                    # Shielded: close() may cancel this task right here, and a release cut
+                    # short would leave our lock node behind until the session ends.
                     with contextlib.suppress(KeeperException):
-                        await self.mutex.release()
+                        await asyncio.shield(self.mutex.release())
             if self.auto_requeue:
                 self._requeue.set()
 
