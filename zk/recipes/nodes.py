@@ -158,6 +158,15 @@ async def create_protected(
     while True:
         try:
             return await zk.create(wanted, data, mode=mode)
+        except asyncio.CancelledError:
+            # Cancelled with the create in flight: the server may still apply it, and the
+            # caller will never learn the name. Find it by our uuid and delete it in the
+            # background, as Curator's protected mode does, or it lingers until the
+            # session ends.
+            task = asyncio.get_running_loop().create_task(_delete_protected(zk, parent, prefix))
+            _CLEANUPS.add(task)  # the loop keeps only a weak reference to a task
+            task.add_done_callback(_CLEANUPS.discard)
+            raise
         except NoNodeException:
             await ensure_path(zk, parent)
         except ConnectionLossException:
@@ -169,6 +178,18 @@ async def create_protected(
             if found is not None:
                 log.info("adopted protected node %s after connection loss", found)
                 return found
+
+
+_CLEANUPS: set[asyncio.Task[None]] = set()
+
+
+async def _delete_protected(zk: ZooKeeper, parent: str, prefix: str) -> None:
+    try:
+        found = await find_protected(zk, parent, prefix)
+        if found is not None:
+            await guaranteed_delete(zk, found)
+    except Exception as e:  # the session may be gone: then so is the ephemeral node
+        log.info("could not remove the protected node %s* of a cancelled create: %s", prefix, e)
 
 
 async def find_protected(zk: ZooKeeper, parent: str, prefix: str) -> str | None:
