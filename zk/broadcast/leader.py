@@ -502,6 +502,7 @@ class Leader:
             else:
                 request = Request(session_id, cxid, op, body, None, auth, exception=error)
         request.create_time = self.server.now_ms()
+        request.owner = handler  # the learner's clients' sessions belong to its handler
         self.server.chain.submit(request)
 
     def touch(self, session_id: int, timeout: int) -> None:
@@ -515,7 +516,12 @@ class Leader:
         """A client reconnected to a learner with its session: is it still alive?
         Mirrors LearnerMaster.revalidateSession."""
         session_id, timeout = decode_revalidate(qp.data)
-        valid = self.server.session_tracker.touch_session(session_id, timeout, self.server.now_ms())
+        tracker = self.server.session_tracker
+        valid = tracker.touch_session(session_id, timeout, self.server.now_ms())
+        if valid:
+            # the session now lives on that learner: a request still on its way from the
+            # server the client left is answered SESSIONMOVED (ZOOKEEPER-710's race)
+            tracker.set_owner(session_id, handler)
         handler.queue_packet(packet(PacketType.REVALIDATE, -1, encode_revalidate_reply(session_id, valid)))
 
     def now(self) -> float:

@@ -17,12 +17,15 @@ LearnerSessionTracker (global sessions only: localSessionsEnabled=false).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from zk.broadcast.leader import Leader, LearnerSyncRequest
+from zk.processors import OWNER
 from zk.processors.quorum_chains import FollowerChain, LeaderChain, ObserverChain
+from zk.protocol.errors import SessionExpiredException
 from zk.server import ServerCnxn, ServerConfig, ZooKeeperServer
 from zk.session import SessionTracker
 from zk.trace import NULL_TRACER, Tracer
@@ -114,6 +117,13 @@ class LeaderZooKeeperServer(ZooKeeperServer):
             global_outstanding_limit=c.global_outstanding_limit, snap_count=c.snap_count,
             take_snapshot=self.take_snapshot, tracer=self.tracer,
         )  # fmt: skip
+
+    def revalidate_session(self, cnxn: ServerCnxn, session_id: int, timeout: int) -> None:
+        """A client reconnected to the leader itself: its session is now the leader's own
+        (OWNER) until a learner revalidates it. Mirrors LeaderZooKeeperServer.revalidateSession."""
+        super().revalidate_session(cnxn, session_id, timeout)
+        with contextlib.suppress(SessionExpiredException):  # the revalidation failed
+            self.session_tracker.set_owner(session_id, OWNER)
 
     @property
     def leader_chain(self) -> LeaderChain:

@@ -13,9 +13,10 @@ from zk.processors.chain import StandaloneChain, SyncRequestProcessor
 from zk.processors.database import ZKDatabase
 from zk.processors.final import FinalRequestProcessor
 from zk.processors.prep import PrepRequestProcessor
-from zk.processors.request import ChangeRecord, Request, RequestOwner
+from zk.processors.request import OWNER, ChangeRecord, Request, RequestOwner
 
 __all__ = [
+    "OWNER",
     "ChangeRecord",
     "FinalRequestProcessor",
     "PrepRequestProcessor",

@@ -67,6 +67,7 @@ from zk.protocol.errors import (
     NoAuthException,
     NoNodeException,
     NoWatcherException,
+    SessionMovedException,
     exception_for,
 )
 from zk.protocol.messages import MultiRequest, MultiResponse, OpResult
@@ -132,8 +133,9 @@ class FinalRequestProcessor:
                 if request.exception is not None:
                     raise request.exception
                 raise exception_for(getattr(request.txn, "err", int(Code.SYSTEMERROR)))
-            if request.exception is not None and request.type != OpCode.multi:
-                raise request.exception
+            ke = request.exception
+            if ke is not None and (request.type != OpCode.multi or isinstance(ke, SessionMovedException)):
+                raise ke
             op = request.type
             if op == OpCode.ping:
                 cnxn.send_response(ReplyHeader(PING_XID, last_zxid, 0), None)
@@ -143,6 +145,13 @@ class FinalRequestProcessor:
                 return
             assert rc is not None or request.hdr is None
             rsp, err = self._response(request, cnxn, rc)
+        except SessionMovedException:
+            # a connection-level error: the client has moved to another server, and a reply
+            # here could make it think this one still holds its session (ZOOKEEPER-710).
+            # Java closes the connection without answering, and so do we.
+            log.info("Session 0x%x moved; closing its connection here", request.session_id)
+            cnxn.send_close_session()
+            return
         except KeeperException as e:
             err = e.code
         except Exception:
@@ -172,7 +181,10 @@ class FinalRequestProcessor:
         if rc is not None:  # a write, applied
             err = Code(rc.err)
             if op == OpCode.multi:
-                return MultiResponse([_multi_result(sub) for sub in rc.multi_result or []]), Code.OK
+                subs = rc.multi_result or []
+                if any(sub.err == Code.SESSIONMOVED for sub in subs):
+                    raise SessionMovedException()
+                return MultiResponse([_multi_result(sub) for sub in subs]), Code.OK
             if op == OpCode.create:
                 return CreateResponse(rc.path), err
             if op in (OpCode.create2, OpCode.createTTL, OpCode.createContainer):

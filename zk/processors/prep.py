@@ -69,7 +69,7 @@ from zk.jute.records import (
     TxnDigest,
     TxnHeader,
 )
-from zk.processors.request import OWNER, ChangeRecord, Request
+from zk.processors.request import ChangeRecord, Request
 from zk.protocol.constants import CreateMode, OpCode, Perms, op_name
 from zk.protocol.errors import (
     BadArgumentsException,
@@ -161,7 +161,7 @@ class PrepRequestProcessor:
             elif op in (OpCode.createSession, OpCode.closeSession):
                 self._p_request_2_txn(op, self.next_zxid(), request, request.body)
             elif op in READ_OPS:
-                self.session_tracker.check_session(request.session_id, OWNER)
+                self.session_tracker.check_session(request.session_id, request.owner)
             elif op in _WRITE_OPS:
                 self._p_request_2_txn(op, self.next_zxid(), request, request.body)
             # anything else never reaches Prep: the server answers UNIMPLEMENTED first
@@ -338,6 +338,7 @@ class PrepRequestProcessor:
         elif op == OpCode.createSession:
             request.txn = CreateSessionTxn(request.session_timeout)
             self.session_tracker.track_session(request.session_id, request.session_timeout, self.elapsed_ms())
+            self.session_tracker.set_owner(request.session_id, request.owner)
         elif op == OpCode.closeSession:
             self._p_close_session(request, hdr)
         else:  # pragma: no cover - _WRITE_OPS and this chain agree
@@ -346,7 +347,7 @@ class PrepRequestProcessor:
             request.txn_digest = TxnDigest(DIGEST_VERSION, self._current_tree_digest())
 
     def _session_check(self, request: Request) -> None:
-        self.session_tracker.check_session(request.session_id, OWNER)
+        self.session_tracker.check_session(request.session_id, request.owner)
 
     def _delete(self, request: Request, hdr: TxnHeader, path: str, parent_path: str) -> None:
         request.txn = DeleteTxn(path)

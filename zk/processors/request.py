@@ -25,8 +25,10 @@ from zk.watch.events import Watcher
 
 __all__ = ["OWNER", "ChangeRecord", "Request", "RequestOwner"]
 
-# The session owner every request of a standalone server carries (Java's ServerCnxn.me):
-# with one server there is nowhere else a session could have moved to.
+# The owner of requests from this server's own client connections (Java's ServerCnxn.me).
+# A standalone server has no other; a leader also sees requests forwarded by learners,
+# each owned by its LearnerHandler, and a session belongs to the owner that last
+# (re)connected it: a late request through another owner gets SESSIONMOVED.
 OWNER = object()
 
 
@@ -72,6 +74,8 @@ class Request:
     # the tree digest after this txn, as Prep computes it; logged with the txn
     txn_digest: TxnDigest | None = None
     create_time: int = 0
+    # who sent it for the session (Request.getOwner): OWNER, or a LearnerHandler
+    owner: object = OWNER
 
     @property
     def is_write(self) -> bool:
