@@ -27,10 +27,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from kazoo.client import KazooClient
+from quorum_helpers import client, close, converged_tree, wait_log
 
 from zk import lab
-from zk.lab import Ensemble, ServerProcess, parse_srvr
+from zk.lab import Ensemble, ServerProcess
 from zk.storage import FileTxnSnapLog
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -44,83 +44,23 @@ async def ens() -> AsyncIterator[Ensemble]:
         yield e
 
 
-def _client(hosts: str) -> KazooClient:
-    c = KazooClient(hosts=hosts, timeout=10)
-    c.start(timeout=20)
-    return c
-
-
-def _tree(c: KazooClient, path: str = "/") -> dict[str, bytes]:
-    out: dict[str, bytes] = {}
-    for child in c.get_children(path):
-        p = f"{path.rstrip('/')}/{child}"
-        if p != "/zookeeper":
-            out[p] = c.get(p)[0]
-            out.update(_tree(c, p))
-    return out
-
-
 async def _write(server: ServerProcess, prefix: str, n: int) -> None:
     def work() -> None:
-        c = _client(server.connect_string)
+        c = client(server.connect_string)
         try:
             c.ensure_path("/sync")
             for i in range(n):
                 c.create(f"/sync/{prefix}-{i}", str(i).encode())
         finally:
-            c.stop()
-            c.close()
+            close(c)
 
     await asyncio.to_thread(work)
-
-
-async def _converged(ens: Ensemble, timeout: float = 30) -> dict[str, bytes]:
-    """Wait until every member serves the same zxid; return the tree, equal everywhere."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        zxids = []
-        for s in ens:
-            try:
-                zxids.append(parse_srvr(await s.four_letter_word("srvr")).get("Zxid"))
-            except (OSError, TimeoutError):
-                zxids.append(None)
-        if len(set(zxids)) == 1 and None not in zxids:
-            break
-        if loop.time() > deadline:
-            raise AssertionError(f"servers did not converge: {zxids}")
-        await asyncio.sleep(0.1)
-
-    def read_all() -> list[dict[str, bytes]]:
-        trees = []
-        for s in ens:
-            c = _client(s.connect_string)
-            try:
-                trees.append(_tree(c))
-            finally:
-                c.stop()
-                c.close()
-        return trees
-
-    trees = await asyncio.to_thread(read_all)
-    assert all(t == trees[0] for t in trees), "same zxid, different trees"
-    return trees[0]
 
 
 def _last_plan(ens: Ensemble, sid: int) -> dict[str, object]:
     plans = [e for e in ens.traces() if e["event"] == "sync.plan" and e["to"] == f"s{sid}"]
     assert plans, f"no sync plan for s{sid}"
     return plans[-1]
-
-
-async def _wait_log(server: ServerProcess, text: str, timeout: float = 20) -> str:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while text not in (tail := server.log_tail(400)):
-        if loop.time() > deadline:
-            raise AssertionError(f"{server.name} never logged {text!r}:\n{server.log_tail(40)}")
-        await asyncio.sleep(0.05)
-    return tail
 
 
 async def _propose_unseen(ens: Ensemble, path: str, *, step_down: bool) -> tuple[ServerProcess, int]:
@@ -131,7 +71,7 @@ async def _propose_unseen(ens: Ensemble, path: str, *, step_down: bool) -> tuple
     """
     leader = await ens.wait_for_leader()
     followers = [s for s in ens if s is not leader]
-    client = await asyncio.to_thread(_client, leader.connect_string)
+    c = await asyncio.to_thread(client, leader.connect_string)
     await asyncio.sleep(0.3)  # the session's txn is on every follower
     for f in followers:
         await f.pause()
@@ -140,7 +80,7 @@ async def _propose_unseen(ens: Ensemble, path: str, *, step_down: bool) -> tuple
         return [int(e["zxid"]) for e in leader.trace_events() if e["event"] == "broadcast.proposal"]
 
     before = len(proposals())
-    client.create_async(path, b"never committed")
+    c.create_async(path, b"never committed")
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 10
     while len(proposals()) == before:
@@ -151,14 +91,13 @@ async def _propose_unseen(ens: Ensemble, path: str, *, step_down: bool) -> tuple
     if step_down:
         # syncLimit ticks without a follower: the leader gives up its term, keeping its
         # database; the fast-forward to its log brings the proposal into its tree
-        tail = await _wait_log(leader, "Term over: the database is at")
+        tail = await wait_log(leader, "Term over: the database is at")
         assert f"Term over: the database is at 0x{zxid:x}" in tail  # ZOOKEEPER-2845's fix
         await leader.pause()
     else:
         await asyncio.sleep(0.5)  # logged and fsynced by the leader's sync stage
         await leader.kill()
-    await asyncio.to_thread(client.stop)
-    await asyncio.to_thread(client.close)
+    await asyncio.to_thread(close, c)
     for f in followers:
         await f.kill()  # while paused: what the leader sent dies in their socket buffers
     if not step_down:
@@ -174,7 +113,7 @@ async def _propose_unseen(ens: Ensemble, path: str, *, step_down: bool) -> tuple
 async def test_a_lagging_follower_is_brought_up_by_DIFF(ens: Ensemble) -> None:
     leader = await ens.wait_for_leader()
     await _write(leader, "before", 1)  # a follower at 0 holds no txn to DIFF from: it would get SNAP
-    await _converged(ens)
+    await converged_tree(ens)
     lagging = next(s for s in ens if s is not leader)
     await lagging.kill()
     await _write(leader, "while-away", 10)
@@ -183,7 +122,7 @@ async def test_a_lagging_follower_is_brought_up_by_DIFF(ens: Ensemble) -> None:
     assert plan["kind"] == "DIFF"
     assert int(plan["txns"]) >= 10  # type: ignore[call-overload]
     assert f"Synchronizing with Learner sid: {lagging.myid} " in leader.log_tail(400)
-    tree = await _converged(ens)
+    _, tree = await converged_tree(ens)
     assert len([p for p in tree if p.startswith("/sync/while-away-")]) == 10
 
 
@@ -197,7 +136,7 @@ async def test_a_wiped_follower_is_brought_up_by_SNAP(ens: Ensemble) -> None:
     plan = _last_plan(ens, wiped.myid or 0)
     assert plan["kind"] == "SNAP"
     assert plan["peer"] == 0
-    tree = await _converged(ens)
+    _, tree = await converged_tree(ens)
     assert "/sync/while-away-9" in tree and "/sync/after-wipe-2" in tree
     # ZOOKEEPER-3104: the synced state is on its disk, not only in memory
     snaps = [p.name for p in (wiped.data_dir / "version-2").iterdir() if p.name.startswith("snapshot.")]
@@ -215,11 +154,11 @@ async def test_ZOOKEEPER_1154_an_old_leader_with_an_uncommitted_proposal_is_brou
     assert plan["kind"] == "TRUNC"
     assert plan["peer"] == zxid
     assert int(str(plan["zxid"])) < zxid
-    tree = await _converged(ens)
+    _, tree = await converged_tree(ens)
     assert "/sync/zk-1154" not in tree
     await old.kill()  # and it stays cut after a restart: the log itself was truncated
     await old.restart()
-    assert "/sync/zk-1154" not in await _converged(ens)
+    assert "/sync/zk-1154" not in (await converged_tree(ens))[1]
 
 
 async def test_ZOOKEEPER_2845_a_leader_that_steps_down_is_truncated_not_diffed(ens: Ensemble) -> None:
@@ -231,9 +170,9 @@ async def test_ZOOKEEPER_2845_a_leader_that_steps_down_is_truncated_not_diffed(e
     plan = _last_plan(ens, old.myid or 0)
     assert plan["kind"] == "TRUNC"
     assert plan["peer"] == zxid  # what its log holds, not what it had committed
-    assert "/sync/zk-2845" not in await _converged(ens)
+    assert "/sync/zk-2845" not in (await converged_tree(ens))[1]
     await _write(new, "after-2845", 2)
     await old.kill()
     await old.restart()
-    tree = await _converged(ens)
+    _, tree = await converged_tree(ens)
     assert "/sync/zk-2845" not in tree and "/sync/after-2845-1" in tree

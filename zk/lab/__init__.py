@@ -37,6 +37,7 @@ from typing import TypeVar
 
 from zk.lab.config import CfgValue, QuorumMember
 from zk.lab.fourletter import four_letter_word, four_letter_word_sync, parse_mntr, parse_srvr
+from zk.lab.network import Network
 from zk.lab.ours import ours_process
 from zk.lab.ports import LOOPBACK, free_port, free_ports
 from zk.lab.probe import election_vote
@@ -54,6 +55,7 @@ from zk.trace.render import Event, load
 __all__ = [
     "ENSEMBLE_READY_TIMEOUT",
     "Ensemble",
+    "Network",
     "ServerKind",
     "ServerProcess",
     "ServerStartError",
@@ -160,6 +162,22 @@ async def _teardown(root: Path, servers: Sequence[ServerProcess], keep: bool) ->
 
 
 @asynccontextmanager
+async def _running(
+    lab_root: Path, make: Callable[[Path], list[ServerProcess]], ready_timeout: float, keep: bool
+) -> AsyncIterator[list[ServerProcess]]:
+    """The life of a lab: lay out the processes `make` returns, start them, yield them
+    once all serve, and stop them all and remove `lab_root` (unless `keep`) on the way out,
+    even when laying out, starting or the body failed."""
+    servers: list[ServerProcess] = []
+    try:
+        servers += make(lab_root)
+        await _start_all(servers, ready_timeout)
+        yield servers
+    finally:
+        await _teardown(lab_root, servers, keep)
+
+
+@asynccontextmanager
 async def server(
     *,
     kind: ServerKind = "ours",
@@ -188,25 +206,24 @@ async def server(
         **cfg: More zoo.cfg keys, e.g. ``tickTime=500``.
     """
     _check_kind(kind, jvm_flags)
-    lab_root = _new_root(root, kind)
-    servers: list[ServerProcess] = []
-    try:
-        s = _make_process(
-            kind,
-            lab_root,
-            name,
-            free_port(),
-            config={**(config or {}), **cfg},
-            trace=trace,
-            trace_origin=time.monotonic_ns(),
-            jvm_flags=jvm_flags,
-            extended_types=extended_types,
-        )
-        servers.append(s)
-        await _start_all(servers, ready_timeout)
-        yield s
-    finally:
-        await _teardown(lab_root, servers, keep)
+
+    def make(lab_root: Path) -> list[ServerProcess]:
+        return [
+            _make_process(
+                kind,
+                lab_root,
+                name,
+                free_port(),
+                config={**(config or {}), **cfg},
+                trace=trace,
+                trace_origin=time.monotonic_ns(),
+                jvm_flags=jvm_flags,
+                extended_types=extended_types,
+            )
+        ]
+
+    async with _running(_new_root(root, kind), make, ready_timeout, keep) as servers:
+        yield servers[0]
 
 
 def reference(
@@ -254,17 +271,25 @@ class Ensemble:
         root: The lab folder.
         members: The ``server.N`` lines every member's zoo.cfg holds.
         servers: The handles, in myid order (``servers[0]`` is myid 1).
+        network: The proxies between the members, if started with ``network=True``
+            (`Network.partition`, `Network.isolate`, `Network.heal`); None otherwise.
 
     Mirrors: no Java class; the ensemble kazoo's harness (kazoo.testing.common) starts.
     """
 
     def __init__(
-        self, kind: ServerKind, root: Path, members: Sequence[QuorumMember], servers: Sequence[ServerProcess]
+        self,
+        kind: ServerKind,
+        root: Path,
+        members: Sequence[QuorumMember],
+        servers: Sequence[ServerProcess],
+        network: Network | None = None,
     ) -> None:
         self.kind: ServerKind = kind
         self.root = root
         self.members = list(members)
         self.servers = list(servers)
+        self.network = network
 
     def __repr__(self) -> str:
         return f"<Ensemble {self.kind} n={len(self)} {self.connect_string}>"
@@ -353,6 +378,7 @@ async def ensemble(
     kind: ServerKind | Sequence[ServerKind] = "ours",
     *,
     observers: int = 0,
+    network: bool = False,
     trace: bool = True,
     keep: bool = False,
     root: Path | None = None,
@@ -375,6 +401,8 @@ async def ensemble(
         kind: ``"ours"`` or ``"reference"``, or one kind per member for a mixed
             ensemble (``["reference", "reference", "ours"]``: myid 3 is ours).
         observers: How many of the n members (the highest ids) observe.
+        network: Put every link between two members through proxies
+            (`Ensemble.network`), so a test can partition the ensemble and heal it.
         trace: Ours only: each member writes ``<folder>/s<N>/trace.jsonl``.
         keep: Keep the temporary folder after the block.
         root: Make the temporary folder inside this one.
@@ -393,22 +421,23 @@ async def ensemble(
     if not 0 <= observers < n:
         raise ValueError(f"an ensemble of {n} has 0..{n - 1} observers, got {observers}")
     ensemble_kind: ServerKind = kinds[0] if len(set(kinds)) == 1 else "ours"
-    lab_root = _new_root(root, kinds[0] if len(set(kinds)) == 1 else "mixed")
     origin = time.monotonic_ns()
-    servers: list[ServerProcess] = []
-    try:
-        ports = free_ports(3 * n)
-        members = [
-            QuorumMember(
-                sid,
-                LOOPBACK,
-                quorum_port=ports[3 * i + 1],
-                election_port=ports[3 * i + 2],
-                client_port=ports[3 * i],
-                role="observer" if sid > n - observers else "participant",
-            )
-            for i, sid in enumerate(range(1, n + 1))
-        ]
+    ports = free_ports(3 * n)
+    members = [
+        QuorumMember(
+            sid,
+            LOOPBACK,
+            quorum_port=ports[3 * i + 1],
+            election_port=ports[3 * i + 2],
+            client_port=ports[3 * i],
+            role="observer" if sid > n - observers else "participant",
+        )
+        for i, sid in enumerate(range(1, n + 1))
+    ]
+    net = Network(members) if network else None
+
+    def make(lab_root: Path) -> list[ServerProcess]:
+        servers = []
         for member, member_kind in zip(members, kinds, strict=True):
             # 3.8 takes the role from the server.N line and only warns on a mismatch;
             # peerType is what its documentation asks observers to say as well
@@ -420,7 +449,7 @@ async def ensemble(
                     f"s{member.sid}",
                     member.client_port,
                     config={**(config or {}), **cfg, **role_cfg},
-                    members=members,
+                    members=net.view(member.sid) if net is not None else members,
                     myid=member.sid,
                     trace=trace,
                     trace_origin=origin,
@@ -428,10 +457,15 @@ async def ensemble(
                     extended_types=extended_types,
                 )
             )
-        await _start_all(servers, ready_timeout)
-        yield Ensemble(ensemble_kind, lab_root, members, servers)
+        return servers
+
+    lab_root = _new_root(root, kinds[0] if len(set(kinds)) == 1 else "mixed")
+    try:
+        async with _running(lab_root, make, ready_timeout, keep) as servers:
+            yield Ensemble(ensemble_kind, lab_root, members, servers, net)
     finally:
-        await _teardown(lab_root, servers, keep)
+        if net is not None:  # after the servers stopped: no link is cut under a live one
+            net.close()
 
 
 def _run_blocking(make: Callable[[], Awaitable[_T]]) -> _T:
