@@ -15,36 +15,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from quorum_helpers import create_entry, enc, z
 
 from zk.broadcast import Follower, PacketType, packet, read_packet
 from zk.broadcast.packets import encode_txn
 from zk.data import DataTree
 from zk.election import QuorumMaj
-from zk.jute.codec import Writer
-from zk.jute.records import ACL, CreateTxn, Id, QuorumPacket, TxnHeader
+from zk.jute.records import QuorumPacket
 from zk.processors import ZKDatabase
-from zk.protocol.constants import OpCode
 from zk.server import ServerConfig
 from zk.startup.config import QuorumServer
 from zk.storage import FileTxnSnapLog
-from zk.storage.util import TxnLogEntry
 from zk.sync import serialize_wire_snapshot, sync_with_leader
-
-OPEN_ACL = [ACL(31, Id("world", "anyone"))]
-
-
-def z(epoch: int, counter: int) -> int:
-    return epoch << 32 | counter
-
-
-def create(zxid: int, path: str) -> TxnLogEntry:
-    return TxnLogEntry(TxnHeader(0x55, 1, zxid, 0, OpCode.create), CreateTxn(path, b"", OPEN_ACL, False, 1))
-
-
-def enc(qp: QuorumPacket) -> bytes:
-    w = Writer()
-    qp.encode(w)
-    return w.getvalue()
 
 
 class FakePeer:
@@ -175,9 +157,9 @@ async def diff_script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     await handshake(reader, writer, 2)
     for qp in [
         packet(PacketType.DIFF, z(1, 2)),
-        packet(PacketType.PROPOSAL, z(1, 1), encode_txn(create(z(1, 1), "/a"))),
+        packet(PacketType.PROPOSAL, z(1, 1), encode_txn(create_entry(z(1, 1), "/a"))),
         packet(PacketType.COMMIT, z(1, 1)),
-        packet(PacketType.PROPOSAL, z(1, 2), encode_txn(create(z(1, 2), "/b"))),
+        packet(PacketType.PROPOSAL, z(1, 2), encode_txn(create_entry(z(1, 2), "/b"))),
         packet(PacketType.NEWLEADER, z(2, 0)),
     ]:
         writer.write(enc(qp))
@@ -234,7 +216,7 @@ async def test_diff_sync_applies_the_committed_txns_in_order(diff_run: tuple[lis
 async def snap_script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     await handshake(reader, writer, 2)
     tree = DataTree()
-    tree.process_txn(create(z(1, 1), "/snapped").header, create(z(1, 1), "/snapped").txn)
+    tree.process_txn(create_entry(z(1, 1), "/snapped").header, create_entry(z(1, 1), "/snapped").txn)
     writer.write(enc(packet(PacketType.SNAP, z(1, 1))) + serialize_wire_snapshot(tree, {0x77: 4000}))
     writer.write(enc(packet(PacketType.NEWLEADER, z(2, 0))))
     ack = await read_packet(reader)
@@ -267,8 +249,8 @@ async def test_ZOOKEEPER_4925_a_hole_in_the_proposals_is_refused(tmp_path: Path)
         await handshake(reader, writer, 2)
         for qp in [
             packet(PacketType.DIFF, z(1, 3)),
-            packet(PacketType.PROPOSAL, z(1, 1), encode_txn(create(z(1, 1), "/a"))),
-            packet(PacketType.PROPOSAL, z(1, 3), encode_txn(create(z(1, 3), "/c"))),  # 1:2 missing
+            packet(PacketType.PROPOSAL, z(1, 1), encode_txn(create_entry(z(1, 1), "/a"))),
+            packet(PacketType.PROPOSAL, z(1, 3), encode_txn(create_entry(z(1, 3), "/c"))),  # 1:2 missing
             packet(PacketType.NEWLEADER, z(2, 0)),
         ]:
             writer.write(enc(qp))

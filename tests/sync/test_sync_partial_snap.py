@@ -15,45 +15,20 @@ import asyncio
 import struct
 from pathlib import Path
 
+from quorum_helpers import OPEN_ACL, enc, scripted_peer
+
 from zk.broadcast import Follower, PacketType, packet, read_packet
 from zk.data import DataTree
 from zk.election.vote import Vote
-from zk.jute.codec import Writer
-from zk.jute.records import ACL, CreateTxn, Id, QuorumPacket, TxnHeader
-from zk.lab.ports import free_ports
+from zk.jute.records import CreateTxn, TxnHeader
 from zk.protocol.constants import OpCode
-from zk.startup.config import QuorumPeerConfig
-from zk.startup.quorum_peer import QuorumPeer
 from zk.sync import serialize_wire_snapshot
 
-OPEN_ACL = [ACL(31, Id("world", "anyone"))]
 SNAP_ZXID = 1 << 32 | 5
 
 
-def enc(qp: QuorumPacket) -> bytes:
-    w = Writer()
-    qp.encode(w)
-    return w.getvalue()
-
-
-def _peer(tmp_path: Path) -> tuple[QuorumPeer, int]:
-    ports = free_ports(7)
-    props = {
-        "tickTime": "100",
-        "initLimit": "10",
-        "syncLimit": "5",
-        "dataDir": str(tmp_path),
-        "clientPort": str(ports[0]),
-        "clientPortAddress": "127.0.0.1",
-        **{f"server.{sid}": f"127.0.0.1:{ports[2 * sid - 1]}:{ports[2 * sid]}" for sid in (1, 2, 3)},
-    }
-    cfg = QuorumPeerConfig.from_properties(props)
-    cfg.server_id = 2
-    return QuorumPeer(cfg), ports[1]  # server.1's quorum port: the scripted leader
-
-
 async def test_ZOOKEEPER_3642_a_snap_cut_off_before_newleader_is_dropped(tmp_path: Path) -> None:
-    peer, leader_port = _peer(tmp_path)
+    peer, leader_port = scripted_peer(tmp_path)
     served = asyncio.Event()
 
     async def leader(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -27,56 +27,21 @@ import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from quorum_helpers import create_entry, enc, scripted_peer, z
+
 from zk.broadcast import Follower, PacketType, packet, read_packet
 from zk.broadcast.packets import encode_txn
 from zk.data import DataTree
 from zk.election.vote import Vote
-from zk.jute.codec import Writer
-from zk.jute.records import ACL, CreateTxn, Id, QuorumPacket, TxnHeader
-from zk.lab.ports import free_ports
+from zk.jute.records import QuorumPacket
 from zk.processors import ZKDatabase
-from zk.protocol.constants import OpCode
 from zk.server import ZooKeeperServer
-from zk.startup.config import QuorumPeerConfig
 from zk.startup.quorum_peer import QuorumPeer
 from zk.storage import FileTxnSnapLog
-from zk.storage.util import TxnLogEntry
 from zk.sync import serialize_wire_snapshot
-
-OPEN_ACL = [ACL(31, Id("world", "anyone"))]
 
 Reader = asyncio.StreamReader
 Writer_ = asyncio.StreamWriter
-
-
-def z(epoch: int, counter: int) -> int:
-    return epoch << 32 | counter
-
-
-def create(zxid: int, path: str) -> TxnLogEntry:
-    return TxnLogEntry(TxnHeader(0x55, 1, zxid, 0, OpCode.create), CreateTxn(path, b"", OPEN_ACL, False, 1))
-
-
-def enc(qp: QuorumPacket) -> bytes:
-    w = Writer()
-    qp.encode(w)
-    return w.getvalue()
-
-
-def _peer(tmp_path: Path, cls: type[QuorumPeer] = QuorumPeer) -> tuple[QuorumPeer, int]:
-    ports = free_ports(7)
-    props = {
-        "tickTime": "100",
-        "initLimit": "10",
-        "syncLimit": "5",
-        "dataDir": str(tmp_path),
-        "clientPort": str(ports[0]),
-        "clientPortAddress": "127.0.0.1",
-        **{f"server.{sid}": f"127.0.0.1:{ports[2 * sid - 1]}:{ports[2 * sid]}" for sid in (1, 2, 3)},
-    }
-    cfg = QuorumPeerConfig.from_properties(props)
-    cfg.server_id = 2
-    return cls(cfg), ports[1]  # server.1's quorum port: the scripted leader
 
 
 async def _follow_scripted_leader(
@@ -135,7 +100,7 @@ N_PROPOSALS = 5
 
 async def _term_ends_during_an_fsync(tmp_path: Path, cls: type[QuorumPeer]) -> tuple[int, list[int], list[int]]:
     """Returns (the tree's zxid after the term, the log then, the log a moment later)."""
-    peer, leader_port = _peer(tmp_path, cls)
+    peer, leader_port = scripted_peer(tmp_path, cls)
     await peer.start()
     assert peer.db is not None and peer.db.snap_log is not None
     snap_log = peer.db.snap_log
@@ -160,7 +125,7 @@ async def _term_ends_during_an_fsync(tmp_path: Path, cls: type[QuorumPeer]) -> t
         assert (await read_packet(reader)).type == PacketType.ACK
         armed.set()
         for i in range(1, N_PROPOSALS + 1):
-            writer.write(enc(packet(PacketType.PROPOSAL, z(1, i), encode_txn(create(z(1, i), f"/p{i}")))))
+            writer.write(enc(packet(PacketType.PROPOSAL, z(1, i), encode_txn(create_entry(z(1, i), f"/p{i}")))))
         await writer.drain()
         await asyncio.wait_for(fsync_started.wait(), 10)
         # the leader goes away while the follower's sync stage is in its fsync
@@ -199,7 +164,7 @@ def _follower_with_an_uncommitted_txn(data_dir: Path) -> None:
     db.take_snapshot({})  # snapshot.0
     assert db.snap_log is not None
     for zxid, path in [(z(1, 1), "/a"), (z(1, 2), "/b"), (z(2, 1), "/uncommitted")]:
-        entry = create(zxid, path)
+        entry = create_entry(zxid, path)
         db.snap_log.append(entry.header, entry.txn)
         db.process_txn(entry.header, entry.txn)
     db.commit()
@@ -208,13 +173,13 @@ def _follower_with_an_uncommitted_txn(data_dir: Path) -> None:
 
 async def test_ZOOKEEPER_2832_a_snap_older_than_a_logged_txn_removes_it_from_the_log(tmp_path: Path) -> None:
     _follower_with_an_uncommitted_txn(tmp_path)
-    peer, leader_port = _peer(tmp_path)
+    peer, leader_port = scripted_peer(tmp_path)
 
     async def script(reader: Reader, writer: Writer_) -> None:
         ackepoch = await _register(reader, writer, 4)
         assert ackepoch.zxid == z(2, 1)  # B votes with its uncommitted txn
         tree = DataTree()
-        for e in (create(z(1, 1), "/a"), create(z(1, 2), "/b")):
+        for e in (create_entry(z(1, 1), "/a"), create_entry(z(1, 2), "/b")):
             tree.process_txn(e.header, e.txn)
         # the leader's snapshot predates 2:1 (C was at 1:2 and never saw it)
         writer.write(enc(packet(PacketType.SNAP, z(1, 2))) + serialize_wire_snapshot(tree, {}))
@@ -222,7 +187,7 @@ async def test_ZOOKEEPER_2832_a_snap_older_than_a_logged_txn_removes_it_from_the
         assert (await read_packet(reader)).type == PacketType.ACK
         writer.write(enc(packet(PacketType.UPTODATE, -1)))
         assert (await read_packet(reader)).type == PacketType.ACK
-        new = create(z(4, 1), "/new")
+        new = create_entry(z(4, 1), "/new")
         writer.write(enc(packet(PacketType.PROPOSAL, z(4, 1), encode_txn(new))))
         ack = await read_packet(reader)
         assert (ack.type, ack.zxid) == (PacketType.ACK, z(4, 1))
