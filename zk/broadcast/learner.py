@@ -45,6 +45,7 @@ from zk.broadcast.servers import (
     ObserverZooKeeperServer,
     _LearnerZooKeeperServer,
 )
+from zk.election import QuorumVerifier
 from zk.jute.codec import Writer
 from zk.jute.records import CreateSessionTxn, QuorumPacket
 from zk.processors import Request, ZKDatabase
@@ -110,6 +111,9 @@ class Learner:
         # NEWLEADER step); a term that ends in between leaves a tree in memory that is
         # on no disk, and the QuorumPeer reloads from disk (ZOOKEEPER-3642).
         self.sync_mode: str | None = None
+        # NEWLEADER's config (syncWithLeader's newLeaderQV). 3.8 would apply it on
+        # UPTODATE with reconfigEnabled; off, its default and our only mode, it is kept.
+        self.new_leader_qv: QuorumVerifier | None = None
 
     # --- the server this learner runs --------------------------------------------------
 

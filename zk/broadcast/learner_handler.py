@@ -7,7 +7,7 @@
                                ◀─ LEADERINFO(newEpoch<<32, 0x10000)
     ACKEPOCH(lastZxid, currentEpoch) ─▶ wait_for_epoch_ack                 (quorum acks)
                                ◀─ DIFF | TRUNC | SNAP+snapshot, PROPOSAL/COMMIT ...   (zk.sync)
-                               ◀─ NEWLEADER(newEpoch<<32)
+                               ◀─ NEWLEADER(newEpoch<<32, the quorum config string)
     ACK(newEpoch<<32)      ─▶ wait_for_new_leader_ack                      (quorum synced)
                                ◀─ UPTODATE
     ACK / PING / REQUEST / REVALIDATE ─▶   ◀─ PROPOSAL / COMMIT / INFORM / PING / SYNC
@@ -177,7 +177,7 @@ class LearnerHandler:
                 self._write(packet(PacketType.SNAP, zxid))
                 self.writer.write(snapshot)
                 await self.writer.drain()
-            self.queue_packet(packet(PacketType.NEWLEADER, new_leader_zxid))
+            self.queue_packet(self._new_leader_packet(new_leader_zxid))
             self._sender = asyncio.get_running_loop().create_task(self._send_packets(), name=f"sender-{self.sid}")
 
             qp = await self._read()
@@ -218,6 +218,20 @@ class LearnerHandler:
         finally:
             log.warning("******* GOODBYE %s ********", self.remote)
             self.shutdown()
+
+    def _new_leader_packet(self, new_leader_zxid: int) -> QuorumPacket:
+        """NEWLEADER: a Zab 1.0 learner also gets the leader's config string (UTF-8).
+
+        3.8 sends ``getQuorumVerifierBytes()``, the last-seen verifier's toString. With
+        reconfigEnabled=false, its default, the last seen is the zoo.cfg's verifier
+        (version 0: Leader.lead's ZOOKEEPER-1783 bump goes through
+        setLastSeenQuorumVerifier, which then stores nothing); we have no reconfig, so
+        ours is always that one. A pre-1.0 learner gets none.
+        """
+        if self.version < PROTOCOL_VERSION:
+            return packet(PacketType.NEWLEADER, new_leader_zxid)
+        config = self.leader.verifier.to_string().encode()
+        return packet(PacketType.NEWLEADER, new_leader_zxid, config)
 
     async def _read(self) -> QuorumPacket:
         async with asyncio.timeout(self._read_timeout):

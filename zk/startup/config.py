@@ -16,6 +16,7 @@ import dataclasses
 import re
 from pathlib import Path
 
+from zk.election.quorum import QuorumServer
 from zk.server.config import ServerConfig
 
 __all__ = ["ConfigException", "QuorumPeerConfig", "QuorumServer", "parse_properties"]
@@ -23,37 +24,6 @@ __all__ = ["ConfigException", "QuorumPeerConfig", "QuorumServer", "parse_propert
 
 class ConfigException(ValueError):
     """The configuration is wrong: the operator's fault, reported before anything starts."""
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class QuorumServer:
-    """One ``server.N=host:quorumPort:electionPort[:role][;[clientHost:]clientPort]`` line."""
-
-    sid: int
-    host: str
-    quorum_port: int
-    election_port: int
-    role: str = "participant"
-    client_host: str | None = None
-    client_port: int | None = None
-
-    @classmethod
-    def parse(cls, sid: int, value: str) -> QuorumServer:
-        server_part, _, client_part = value.partition(";")
-        parts = server_part.strip().split(":")
-        if len(parts) not in (3, 4):
-            raise ConfigException(f"server.{sid}: expected host:port:port[:role], got {value!r}")
-        role = parts[3] if len(parts) == 4 else "participant"
-        if role not in ("participant", "observer"):
-            raise ConfigException(f"server.{sid}: unknown role {role!r}")
-        client_host: str | None = None
-        client_port: int | None = None
-        if client_part.strip():
-            host_port = client_part.strip().rsplit(":", 1)
-            client_host = host_port[0] if len(host_port) == 2 else None
-            client_port = _int(f"server.{sid} client port", host_port[-1])
-        return cls(sid, parts[0], _int("quorum port", parts[1]), _int("election port", parts[2]), role,
-                   client_host, client_port)  # fmt: skip
 
 
 @dataclasses.dataclass(slots=True)
@@ -126,7 +96,10 @@ class QuorumPeerConfig:
                 cfg.purge_interval = _int(key, value)
             elif m := re.fullmatch(r"server\.(\d+)", key):
                 sid = int(m.group(1))
-                cfg.servers[sid] = QuorumServer.parse(sid, value)
+                try:
+                    cfg.servers[sid] = QuorumServer.parse(sid, value)
+                except ValueError as e:
+                    raise ConfigException(f"server.{sid}: {e}") from e
             else:
                 key = key if key.startswith("zookeeper.") else "zookeeper." + key
                 cfg.system_properties[key] = value

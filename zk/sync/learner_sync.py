@@ -9,7 +9,8 @@
                   COMMIT    before NEWLEADER after SNAP/TRUNC: applied to the tree
                             (the NEWLEADER snapshot will hold it); otherwise remembered
                   INFORM    (observers) as PROPOSAL + COMMIT
-                  NEWLEADER the ordered steps below, then ACK
+                  NEWLEADER its data, the leader's config string, read and logged;
+                            the ordered steps below, then ACK
                   UPTODATE  serve
     after         ACK(newEpoch << 32); the chain starts; each proposal logged before
                   NEWLEADER is ACKed (ZOOKEEPER-4685: only after the NEWLEADER ACK); the
@@ -47,13 +48,14 @@ from zk.broadcast import Follower, Learner, Observer, PacketType, QuorumWireErro
 from zk.broadcast.learner import request_from_txn
 from zk.broadcast.packets import decode_txn
 from zk.data import DataTree
+from zk.election.quorum import QuorumVerifier, config_from_string
 from zk.processors import Request, ZKDatabase
 from zk.processors.quorum_chains import FollowerChain, ObserverChain
 from zk.storage.file_txn_log import fsync_dir
 from zk.storage.util import LOG_FILE_PREFIX, SNAPSHOT_FILE_PREFIX, get_zxid_from_name, is_snapshot_file_name
 from zk.sync.snapshot import load_wire_snapshot, read_wire_snapshot
 
-__all__ = ["sync_with_leader"]
+__all__ = ["new_leader_config", "sync_with_leader"]
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,29 @@ def cut_history_past(db: ZKDatabase, zxid: int) -> None:
         if is_snapshot_file_name(path.name) and get_zxid_from_name(path.name, SNAPSHOT_FILE_PREFIX) > zxid:
             log.warning("Removing snapshot %s: it is past the SNAP's 0x%x", path.name, zxid)
             path.unlink()
+
+
+def new_leader_config(data: bytes | None) -> QuorumVerifier | None:
+    """NEWLEADER's data as the leader's verifier; None if it has none (a pre-1.0 leader,
+    or 3.8's null) or it does not parse.
+
+    A config that does not parse is logged and the sync goes on: 3.8 prints the
+    exception and carries on too. What 3.8 does with a good one, setLastSeenQuorumVerifier,
+    stores nothing and writes no zoo.cfg.dynamic.next while reconfigEnabled=false (its
+    default; we have no reconfig), so we only log it and the learner keeps it, as
+    syncWithLeader keeps newLeaderQV for UPTODATE (where processReconfig then returns).
+    """
+    if data is None or len(data) <= 1:  # 3.8 reads it only when longer than 1 byte
+        return None
+    text = data.decode("utf-8", errors="replace")  # new String(data, UTF_8)
+    try:
+        qv = config_from_string(text)
+    except ValueError as e:
+        log.warning("The leader's config in NEWLEADER does not parse, going on without it: %s: %r", e, text)
+        return None
+    log.info("NEWLEADER carries the leader's config, version %x: %r", qv.version & 0xFFFFFFFFFFFFFFFF, text)
+    log.info("Dynamic reconfig is disabled, we don't store the last seen config.")
+    return qv
 
 
 async def sync_with_leader(learner: Learner, new_leader_zxid: int) -> None:
@@ -166,6 +191,13 @@ async def sync_with_leader(learner: Learner, new_leader_zxid: int) -> None:
                 packets_committed.append(qp.zxid)
         elif t == PacketType.NEWLEADER:
             log.info("Learner received NEWLEADER message")
+            qv = new_leader_config(qp.data)
+            if qv is not None:
+                learner.new_leader_qv = qv
+                if learner.tracer.enabled and qp.data is not None:
+                    text = qp.data.decode("utf-8", errors="replace")  # as received, not re-rendered
+                    learner.tracer.emit("sync.newleader.config", **{"from": f"s{learner.leader_id}"},
+                                        version=qv.version, config=text)  # fmt: skip
             # 1. the synced state on disk first (ZOOKEEPER-3104, -3642)
             if snapshot_needed:
                 sessions = zks.session_tracker.sessions_with_timeouts()
