@@ -15,11 +15,11 @@ import asyncio
 import os
 import subprocess
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 import pytest_asyncio
 from kazoo.client import KazooClient, KazooState
+from quorum_helpers import client, close, read_everywhere
 
 from zk import lab
 from zk.lab import Ensemble, reference_missing_reason
@@ -51,30 +51,6 @@ async def ens() -> AsyncIterator[Ensemble]:
         yield e
 
 
-def _client(hosts: str, **kw: Any) -> KazooClient:
-    c = KazooClient(hosts=hosts, timeout=10, **kw)
-    c.start(timeout=20)
-    return c
-
-
-def _close(c: KazooClient) -> None:
-    c.stop()
-    c.close()
-
-
-def _read_everywhere(ens: Ensemble, read: Any) -> list[Any]:
-    """`read(client)` through a fresh kazoo client on each member, after a sync."""
-    out = []
-    for s in ens:
-        c = _client(s.connect_string)
-        try:
-            c.sync("/")
-            out.append(read(c))
-        finally:
-            _close(c)
-    return out
-
-
 @pytest.mark.skipif(not os.path.exists(ZKCLI), reason=f"{ZKCLI} not installed (apt-get install zookeeper)")
 @pytest.mark.skipif(reference_missing_reason() is not None, reason=reference_missing_reason() or "")
 async def test_zkcli_with_the_full_connect_string(ens: Ensemble) -> None:
@@ -103,7 +79,7 @@ async def test_zkcli_with_the_full_connect_string(ens: Ensemble) -> None:
         b, _ = c.get("/cli/b")
         return top, a, b, sorted(c.get_children("/cli")), top_stat.version, a_stat.version
 
-    assert await asyncio.to_thread(_read_everywhere, ens, read) == [(b"data1", b"a1", b"b0", ["a", "b"], 1, 1)] * 3
+    assert await asyncio.to_thread(read_everywhere, ens, read) == [(b"data1", b"a1", b"b0", ["a", "b"], 1, 1)] * 3
 
 
 async def test_session_moves_when_its_server_is_killed(ens: Ensemble) -> None:
@@ -112,7 +88,7 @@ async def test_session_moves_when_its_server_is_killed(ens: Ensemble) -> None:
     # the follower first, then the others: the client starts on the follower
     hosts = ",".join([follower.connect_string] + [s.connect_string for s in ens if s is not follower])
     states: list[KazooState] = []
-    c = await asyncio.to_thread(_client, hosts, randomize_hosts=False)
+    c = await asyncio.to_thread(client, hosts, randomize_hosts=False)
     try:
         assert c._connection._socket.getpeername()[1] == follower.port
         c.add_listener(states.append)
@@ -144,6 +120,6 @@ async def test_session_moves_when_its_server_is_killed(ens: Ensemble) -> None:
             eph = r.exists("/moving/eph")
             return r.get("/moving/after")[0], None if eph is None else eph.ephemeralOwner
 
-        assert await asyncio.to_thread(_read_everywhere, ens, read) == [(b"written after the move", session_id)] * 3
+        assert await asyncio.to_thread(read_everywhere, ens, read) == [(b"written after the move", session_id)] * 3
     finally:
-        await asyncio.to_thread(_close, c)
+        await asyncio.to_thread(close, c)

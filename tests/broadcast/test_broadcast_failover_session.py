@@ -36,6 +36,7 @@ import pytest_asyncio
 from kazoo.client import KazooClient, KazooState
 from kazoo.protocol.serialization import write_string
 from kazoo.protocol.states import WatchedEvent
+from quorum_helpers import client, close, read_everywhere, until
 
 from zk import lab
 from zk.lab import Ensemble
@@ -68,26 +69,6 @@ async def ens() -> AsyncIterator[Ensemble]:
         yield e
 
 
-def _client(hosts: str, **kw: Any) -> KazooClient:
-    c = KazooClient(hosts=hosts, timeout=10, **kw)
-    c.start(timeout=20)
-    return c
-
-
-def _close(c: KazooClient) -> None:
-    c.stop()
-    c.close()
-
-
-async def _wait(cond: Any, what: str, timeout: float = 30) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not cond():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 async def test_session_ephemeral_and_watch_survive_a_leader_change(ens: Ensemble) -> None:
     leader = await ens.wait_for_leader()
     follower, other = [s for s in ens if s is not leader]
@@ -99,8 +80,8 @@ async def test_session_ephemeral_and_watch_survive_a_leader_change(ens: Ensemble
         events.append(event)
         fired.set()
 
-    w = await asyncio.to_thread(_client, other.connect_string)
-    c = await asyncio.to_thread(_client, follower.connect_string)  # this follower only: it cannot move
+    w = await asyncio.to_thread(client, other.connect_string)
+    c = await asyncio.to_thread(client, follower.connect_string)  # this follower only: it cannot move
     try:
         c.add_listener(states.append)
         await asyncio.to_thread(w.create, "/watched", b"v0")
@@ -113,7 +94,7 @@ async def test_session_ephemeral_and_watch_survive_a_leader_change(ens: Ensemble
         new_leader = await ens.wait_for_leader(timeout=30)
         assert new_leader is not leader
         await follower.wait_ready()
-        await _wait(lambda: c.connected and (not states or states[-1] == KazooState.CONNECTED), "the reconnect")
+        await until(lambda: c.connected and (not states or states[-1] == KazooState.CONNECTED), "the reconnect", 30)
 
         assert KazooState.LOST not in states, states  # the session was never expired
         assert c.client_id[0] == session_id
@@ -134,19 +115,11 @@ async def test_session_ephemeral_and_watch_survive_a_leader_change(ens: Ensemble
         await leader.restart()  # the old leader comes back as a follower
         await ens.wait_ready()
 
-        def ephemeral_everywhere() -> list[int | None]:
-            owners = []
-            for s in ens:
-                r = _client(s.connect_string)
-                try:
-                    r.sync("/eph")
-                    stat = r.exists("/eph")
-                    owners.append(None if stat is None else stat.ephemeralOwner)
-                finally:
-                    _close(r)
-            return owners
+        def owner(r: KazooClient) -> int | None:
+            stat = r.exists("/eph")
+            return None if stat is None else stat.ephemeralOwner
 
-        assert await asyncio.to_thread(ephemeral_everywhere) == [session_id] * 3
+        assert await asyncio.to_thread(read_everywhere, ens, owner) == [session_id] * 3
 
         await asyncio.to_thread(w.set, "/watched", b"v1")
         assert await asyncio.to_thread(fired.wait, 10), (
@@ -159,7 +132,7 @@ async def test_session_ephemeral_and_watch_survive_a_leader_change(ens: Ensemble
         # which case ran (see the module docstring): our follower closes its clients' connections
         assert not connection_survived
     finally:
-        await asyncio.to_thread(_close, c)  # closing the session removes the ephemeral
+        await asyncio.to_thread(close, c)  # closing the session removes the ephemeral
 
     def gone() -> bool:
         w.sync("/")
@@ -168,4 +141,4 @@ async def test_session_ephemeral_and_watch_survive_a_leader_change(ens: Ensemble
     try:
         assert await asyncio.to_thread(gone)
     finally:
-        await asyncio.to_thread(_close, w)
+        await asyncio.to_thread(close, w)

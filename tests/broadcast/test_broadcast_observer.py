@@ -13,10 +13,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from kazoo.client import KazooClient
+from quorum_helpers import client, close, wait_converged
 
 from zk import lab
-from zk.lab import Ensemble, parse_mntr, parse_srvr
+from zk.lab import Ensemble, parse_mntr
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -27,24 +27,6 @@ TICK = 200
 async def ens() -> AsyncIterator[Ensemble]:
     async with lab.ensemble(4, observers=1, kind="ours", tickTime=TICK) as e:
         yield e
-
-
-def _client(hosts: str) -> KazooClient:
-    c = KazooClient(hosts=hosts, timeout=10)
-    c.start(timeout=20)
-    return c
-
-
-async def _wait_converged(ens: Ensemble, timeout: float = 30) -> str:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        zxids = {s.myid: parse_srvr(await s.four_letter_word("srvr")).get("Zxid") for s in ens if s.running}
-        if len(set(zxids.values())) == 1 and None not in zxids.values():
-            return next(iter(zxids.values()))  # type: ignore[return-value]
-        if loop.time() > deadline:
-            raise AssertionError(f"servers did not converge: {zxids}")
-        await asyncio.sleep(0.1)
 
 
 async def _wait_mntr(server: lab.ServerProcess, key: str, want: str, timeout: float = 10) -> dict[str, str]:
@@ -86,8 +68,8 @@ async def test_mntr_has_the_quorum_keys(ens: Ensemble) -> None:
 
 async def test_writes_through_the_observer_reach_everybody_by_inform(ens: Ensemble) -> None:
     def work() -> tuple[list[str], list[list[str]]]:
-        obs = _client(ens[4].connect_string)
-        others = [_client(s.connect_string) for s in ens.participants]
+        obs = client(ens[4].connect_string)
+        others = [client(s.connect_string) for s in ens.participants]
         try:
             made = [obs.create("/obs/n", b"x", sequence=True, makepath=True) for _ in range(5)]
             seen = []
@@ -98,12 +80,11 @@ async def test_writes_through_the_observer_reach_everybody_by_inform(ens: Ensemb
             return made, seen
         finally:
             for c in (obs, *others):
-                c.stop()
-                c.close()
+                close(c)
 
     made, seen = await asyncio.to_thread(work)
     assert all(names == sorted(p.rsplit("/", 1)[1] for p in made) for names in seen)
-    await _wait_converged(ens)
+    await wait_converged(ens)
 
     events = ens.traces()
     committed = [e["zxid"] for e in events if e["event"] == "broadcast.commit" and e["server"] == "s3"]
@@ -124,17 +105,16 @@ async def test_the_voters_commit_without_the_observer_and_it_catches_up(ens: Ens
     await ens[4].kill()
 
     def write() -> None:
-        c = _client(ens[1].connect_string)
+        c = client(ens[1].connect_string)
         try:
             for i in range(5):
                 c.create(f"/obs/away-{i}", b"y")
         finally:
-            c.stop()
-            c.close()
+            close(c)
 
     await asyncio.to_thread(write)
     await ens[4].restart()
-    await _wait_converged(ens)
+    await wait_converged(ens)
     plans = [e for e in ens.traces() if e["event"] == "sync.plan" and e["to"] == "s4"]
     assert plans[-1]["kind"] == "DIFF" and plans[-1]["txns"] >= 5
     assert (await ens.modes())[4] == "observer"

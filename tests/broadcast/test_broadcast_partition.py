@@ -14,12 +14,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from kazoo.client import KazooClient
 from kazoo.exceptions import ConnectionLoss, SessionExpiredError
 from kazoo.handlers.threading import KazooTimeoutError
+from quorum_helpers import children, client, close, create_sequential, wait_converged
 
 from zk import lab
-from zk.lab import Ensemble, parse_srvr
+from zk.lab import Ensemble
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -33,68 +33,30 @@ async def ens() -> AsyncIterator[Ensemble]:
         yield e
 
 
-def _client(hosts: str) -> KazooClient:
-    c = KazooClient(hosts=hosts, timeout=10)
-    c.start(timeout=20)
-    return c
-
-
-async def _wait_converged(ens: Ensemble, timeout: float = 30) -> str:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        zxids = []
-        for s in ens:
-            try:
-                zxids.append(parse_srvr(await s.four_letter_word("srvr")).get("Zxid"))
-            except (OSError, TimeoutError):
-                zxids.append(None)
-        if len(set(zxids)) == 1 and None not in zxids:
-            return zxids[0]  # type: ignore[return-value]
-        if loop.time() > deadline:
-            raise AssertionError(f"servers did not converge: {zxids}")
-        await asyncio.sleep(0.1)
-
-
 async def test_the_majority_goes_on_without_a_frozen_leader(ens: Ensemble) -> None:
     old = await ens.wait_for_leader()
     await old.pause()
     rest = [s for s in ens if s is not old]
 
-    def write() -> list[str]:
-        c = _client(",".join(s.connect_string for s in rest))
-        try:
-            return [c.create("/majority/n", b"x", sequence=True, makepath=True) for _ in range(5)]
-        finally:
-            c.stop()
-            c.close()
-
-    made = await asyncio.to_thread(write)  # waits, through kazoo's retries, for the new leader
+    # waits, through kazoo's retries, for the new leader
+    made = await asyncio.to_thread(create_sequential, ",".join(s.connect_string for s in rest), "/majority/n", 5)
     modes = {s.myid: await s.mode() for s in rest}
     assert sorted(m or "" for m in modes.values()) == ["follower", "leader"], modes
     await old.resume()
-    await _wait_converged(ens)
+    await wait_converged(ens)
     assert await old.mode() == "follower"
-
-    def read() -> list[str]:
-        c = _client(old.connect_string)
-        try:
-            return sorted(f"/majority/{n}" for n in c.get_children("/majority"))
-        finally:
-            c.stop()
-            c.close()
-
-    assert await asyncio.to_thread(read) == sorted(made)
+    names = await asyncio.to_thread(children, old.connect_string, "/majority")
+    assert [f"/majority/{n}" for n in names] == sorted(made)
 
 
 async def test_a_server_cut_off_from_the_other_two_acknowledges_no_write(ens: Ensemble) -> None:
     alone = await ens.wait_for_leader()
-    client = await asyncio.to_thread(_client, alone.connect_string)
+    c = await asyncio.to_thread(client, alone.connect_string)
     try:
         for s in ens:
             if s is not alone:
                 await s.kill()
-        pending = client.create_async("/minority", b"must not be acknowledged")
+        pending = c.create_async("/minority", b"must not be acknowledged")
 
         def outcome() -> str:
             try:
@@ -112,10 +74,9 @@ async def test_a_server_cut_off_from_the_other_two_acknowledges_no_write(ens: En
             await asyncio.sleep(0.05)
         assert alone.peer_state() == "LOOKING"
     finally:
-        await asyncio.to_thread(client.stop)
-        await asyncio.to_thread(client.close)
+        await asyncio.to_thread(close, c)
     for s in ens:
         if s is not alone:
             await s.start()
     await ens.wait_ready()
-    await _wait_converged(ens)
+    await wait_converged(ens)
