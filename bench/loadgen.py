@@ -5,7 +5,11 @@ as soon as a reply arrives, the next request goes out. That measures the server,
 client library: kazoo's Python event loop would be the bottleneck long before either
 server is.
 
-Used by bench/run.py; it is a client, so it lives beside the benchmarks, not in zk/.
+`run_writers` puts depth-1 writers on given servers (an ensemble's members) and starts
+the clock only once every session is open; `create_once` is one fresh session and one
+create, the probe bench_election.py uses to see when writes succeed again.
+
+Used by the scripts in bench/; it is a client, so it lives beside the benchmarks, not in zk/.
 """
 
 from __future__ import annotations
@@ -14,13 +18,13 @@ import asyncio
 import dataclasses
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from zk.jute.codec import Record, Writer
 from zk.jute.records import ACL, ConnectRequest, ConnectResponse, CreateRequest, GetDataRequest, Id, SetDataRequest
 from zk.protocol.constants import OpCode
 
-__all__ = ["WORKLOADS", "Result", "run_workload"]
+__all__ = ["WORKLOADS", "Result", "create_once", "prepare", "run_workload", "run_writers"]
 
 OPEN = [ACL(31, Id("world", "anyone"))]
 _LEN = struct.Struct(">i")
@@ -118,3 +122,56 @@ async def run_workload(
     start = time.perf_counter()
     await asyncio.gather(*(one(c) for c in range(clients)))
     return Result(per_client * clients, time.perf_counter() - start, errors)
+
+
+async def run_writers(addresses: Sequence[tuple[str, int]], *, per_writer: int, root: str) -> Result:
+    """Depth-1 creates under `root` (which must exist): one writer per (host, port), each
+    sending a create and waiting for its reply before the next.
+
+    Every session is opened before the clock starts: in an ensemble, opening a session is
+    itself a quorum write, and 64 of them at once are not what a write row measures.
+    """
+    sessions = await asyncio.gather(*(_session(host, port) for host, port in addresses))
+    errors = 0
+
+    async def one(c: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal errors
+        for i in range(1, per_writer + 1):
+            writer.write(_frame(i, *_create(c, i, root)))
+            while True:
+                (n,) = _LEN.unpack(await reader.readexactly(4))
+                body = await reader.readexactly(n)
+                if int.from_bytes(body[0:4], "big", signed=True) >= 0:
+                    break  # an answer; negative xids are notifications and pings
+            if int.from_bytes(body[12:16], "big", signed=True) != 0:
+                errors += 1
+
+    start = time.perf_counter()
+    try:
+        await asyncio.gather(*(one(c, r, w) for c, (r, w) in enumerate(sessions)))
+    finally:
+        seconds = time.perf_counter() - start
+        for _, w in sessions:
+            w.close()
+    return Result(per_writer * len(sessions), seconds, errors)
+
+
+async def create_once(host: str, port: int, path: str, timeout: float) -> int:
+    """Open a fresh session and create `path` (persistent); the reply's error code (0: done).
+
+    Raises:
+        TimeoutError: No session or no reply within `timeout` seconds.
+        OSError, asyncio.IncompleteReadError: The server refused or closed the connection
+            (a member that is electing or syncing does not serve).
+    """
+    async with asyncio.timeout(timeout):
+        reader, writer = await _session(host, port)
+        try:
+            writer.write(_frame(1, OpCode.create, CreateRequest(path, b"x", OPEN, 0)))
+            while True:
+                (n,) = _LEN.unpack(await reader.readexactly(4))
+                body = await reader.readexactly(n)
+                if int.from_bytes(body[0:4], "big", signed=True) == 1:
+                    return int.from_bytes(body[12:16], "big", signed=True)
+        finally:
+            writer.close()
