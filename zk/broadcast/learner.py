@@ -105,6 +105,8 @@ class Learner:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
         self.read_timeout = peer.init_limit * peer.tick_time / 1000
+        self._out = Writer()  # packets written in this turn of the event loop, not yet sent
+        self._write_scheduled = False
         self.last_queued = 0
         self.pending_revalidations: dict[int, ServerCnxn] = {}
         # QuorumPeer.SyncMode: "SNAP" from a SNAP until its snapshot is on disk (the
@@ -145,7 +147,9 @@ class Learner:
                 if tries >= 4 or loop.time() + LEADER_CONNECT_DELAY >= deadline:
                     raise ConnectionError(f"Failed connect to {host}:{port}: {e!r}") from None
                 log.warning("Unexpected exception, tries=%d, connecting to %s:%d: %r", tries, host, port, e)
-                await asyncio.sleep(LEADER_CONNECT_DELAY * (tries + 1) * 2)
+                # a fixed pause, as 3.8's: a learner that raced its new leader's listen
+                # (refused) is back within a tenth of a second, not after a back-off
+                await asyncio.sleep(LEADER_CONNECT_DELAY)
 
     async def read_packet(self) -> QuorumPacket:
         """The next packet from the leader, within the current read timeout."""
@@ -154,14 +158,24 @@ class Learner:
             return await read_packet(self.reader, self.peer.max_buffer)
 
     def write_packet(self, qp: QuorumPacket) -> None:
-        """Queue a packet to the leader (the transport buffers; order is kept)."""
+        """Queue a packet to the leader, in order. The packets written in one turn of the
+        event loop go out in one write: a synced batch's ACKs in one segment, as Java's
+        Learner.writePacket(pp, false) buffers them until SyncRequestProcessor flushes."""
         if self.writer is None or self.writer.is_closing():
             return
-        w = Writer()
-        qp.encode(w)
-        self.writer.write(w.getvalue())
+        qp.encode(self._out)
+        if not self._write_scheduled:
+            self._write_scheduled = True
+            asyncio.get_running_loop().call_soon(self._write_out)
+
+    def _write_out(self) -> None:
+        self._write_scheduled = False
+        out, self._out = self._out, Writer()
+        if out.buf and self.writer is not None and not self.writer.is_closing():
+            self.writer.write(out.buf)
 
     async def flush(self) -> None:
+        self._write_out()
         if self.writer is not None:
             await self.writer.drain()
 
@@ -200,6 +214,7 @@ class Learner:
         return qp.zxid
 
     def close(self) -> None:
+        self._write_out()  # what was written before the close still goes, as it did unbuffered
         if self.writer is not None:
             with contextlib.suppress(Exception):
                 self.writer.close()

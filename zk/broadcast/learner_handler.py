@@ -265,15 +265,20 @@ class LearnerHandler:
             while self.alive:
                 await self._wake.wait()
                 self._wake.clear()
+                # everything queued goes out in one write, as sendPackets flushes its
+                # buffered stream only once the queue is empty: one syscall per batch
+                out = Writer()
                 while self._queue:
                     qp = self._queue.popleft()
                     self._queued_bytes -= 28 + (len(qp.data) if qp.data else 0)
                     if qp.type == PacketType.PROPOSAL:
                         self.sync_limit_check.update_proposal(qp.zxid, time.monotonic_ns())
-                    self._write(qp)
+                    qp.encode(out)
+                    self.packets_sent += 1
                     if self.tracer.enabled and qp.type != PacketType.PING:
                         self.tracer.emit("broadcast.sent", to=f"s{self.sid}", type=PacketType(qp.type).name,
                                          zxid=qp.zxid)  # fmt: skip
+                self.writer.write(out.buf)
                 await self.writer.drain()
         except (ConnectionError, OSError) as e:
             log.warning("Exception when sending to learner %d: %r", self.sid, e)

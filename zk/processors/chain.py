@@ -189,8 +189,13 @@ class SyncRequestProcessor:
                     # fsync before reply: the whole batch is durable before Final
                     # sees any of it. A failing disk raises here and takes the server
                     # down (ZOOKEEPER-2247): a server that cannot log must not serve.
-                    self._commit = asyncio.ensure_future(asyncio.to_thread(self.db.commit))
-                    await asyncio.shield(self._commit)  # stop() waits for it, never cuts it
+                    if self.db.commit_syncs:
+                        self._commit = asyncio.ensure_future(asyncio.to_thread(self.db.commit))
+                        await asyncio.shield(self._commit)  # stop() waits for it, never cuts it
+                    else:
+                        # forceSync=no: a write into the page cache, cheaper here than
+                        # the hop to a worker thread and back
+                        self.db.commit()
                     if self.tracer.enabled:
                         self.tracer.emit("sync.fsync", txns=logged)
                 for request in batch:

@@ -187,6 +187,11 @@ class ZKDatabase:
         if self.snap_log is not None:
             self.snap_log.commit()
 
+    @property
+    def commit_syncs(self) -> bool:
+        """Whether `commit` fsyncs (forceSync=yes), i.e. may block for milliseconds."""
+        return self.snap_log is not None and self.snap_log.txn_log.force_sync
+
     def roll_log(self) -> None:
         """Start a new log file with the next txn. Mirrors: ZKDatabase.rollLog."""
         if self.snap_log is not None:
