@@ -11,6 +11,7 @@ Ensembles (``zk.lab``), the clients run in a thread (``asyncio.to_thread``):
   `write_everywhere_read_everywhere`: what a member holds, through a fresh client;
 * `until`, `zxids`, `wait_converged`, `converged_tree`, `wait_serving`, `wait_modes`,
   `wait_log`: polling the members until ZooKeeper's guarantees show;
+* `make_leader`: make a chosen member (the highest id) the leader;
 * `LoadWriter`: a client creating nodes in a loop while the test crashes members.
 
 Scripted leaders (a real follower or QuorumPeer in this process, a fake leader on a socket):
@@ -47,6 +48,7 @@ __all__ = [
     "create_entry",
     "create_sequential",
     "enc",
+    "make_leader",
     "read_everywhere",
     "scripted_peer",
     "tree",
@@ -240,6 +242,39 @@ async def wait_log(server: ServerProcess, text: str, timeout: float = 20) -> str
             raise AssertionError(f"{server.name} never logged {text!r}:\n{server.log_tail(40)}")
         await asyncio.sleep(0.05)
     return tail
+
+
+def _write_one(hosts: str, path: str) -> None:
+    c = client(hosts)
+    try:
+        c.create(path, b"", sequence=True, makepath=True)
+    finally:
+        close(c)
+
+
+async def make_leader(ens: Ensemble, target: ServerProcess) -> None:
+    """Make `target`, the voter with the highest id, the leader.
+
+    Equal histories elect the highest id, but a loaded machine may let two voters elect
+    one of their own before the third is up. Then crash that leader, but only after a
+    write has reached every member: without one, the members' zxids differ by how they
+    synced (a learner that joined before the leader served took an empty DIFF and keeps
+    its old zxid; one that joined later took a SNAP at the new epoch's zxid, in 3.8 as in
+    ours), and the higher zxid, not the higher id, wins the next round. With equal
+    histories the target and the other voter elect the target; the crashed one comes back.
+    """
+    history = []
+    for _ in range(5):
+        await wait_serving(ens)
+        leader = await ens.wait_for_leader(timeout=30)
+        if leader is target:
+            return
+        await asyncio.to_thread(_write_one, leader.connect_string, "/make-leader/w-")
+        history.append((leader.myid, await wait_converged(ens)))
+        await leader.kill()
+        await ens.wait_for_leader(timeout=30)
+        await leader.start()
+    raise AssertionError(f"s{target.myid} did not become leader: leaders and zxids in turn {history}")
 
 
 # --- load ----------------------------------------------------------------------------------

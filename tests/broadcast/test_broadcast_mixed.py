@@ -16,17 +16,15 @@ import asyncio
 import pytest
 from quorum_helpers import (
     children,
-    client,
-    close,
     create_sequential,
+    make_leader,
     wait_converged,
     wait_modes,
-    wait_serving,
     write_everywhere_read_everywhere,
 )
 
 from zk import lab
-from zk.lab import Ensemble, reference_available, reference_missing_reason
+from zk.lab import reference_available, reference_missing_reason
 
 pytestmark = [
     pytest.mark.skipif(not reference_available(), reason=reference_missing_reason() or "no reference"),
@@ -37,42 +35,9 @@ TICK = 200
 LIMITS: dict[str, str | int] = {"initLimit": 10, "syncLimit": 5, "forceSync": "no"}
 
 
-def _write_one(hosts: str, path: str) -> None:
-    c = client(hosts)
-    try:
-        c.create(path, b"", sequence=True, makepath=True)
-    finally:
-        close(c)
-
-
-async def _make_leader(ens: Ensemble, target: lab.ServerProcess) -> None:
-    """Make `target`, the voter with the highest id, the leader.
-
-    Equal histories elect the highest id, but a loaded machine may let two voters elect
-    one of their own before the third is up. Then crash that leader, but only after a
-    write has reached every member: without one, the members' zxids differ by how they
-    synced (a learner that joined before the leader served took an empty DIFF and keeps
-    its old zxid; one that joined later took a SNAP at the new epoch's zxid, in 3.8 as in
-    ours), and the higher zxid, not the higher id, wins the next round. With equal
-    histories the target and the other voter elect the target; the crashed one comes back.
-    """
-    history = []
-    for _ in range(5):
-        await wait_serving(ens)
-        leader = await ens.wait_for_leader(timeout=30)
-        if leader is target:
-            return
-        await asyncio.to_thread(_write_one, leader.connect_string, "/make-leader/w-")
-        history.append((leader.myid, await wait_converged(ens)))
-        await leader.kill()
-        await ens.wait_for_leader(timeout=30)
-        await leader.start()
-    raise AssertionError(f"s{target.myid} did not become leader: leaders and zxids in turn {history}")
-
-
 async def test_ours_leads_two_reference_followers_and_data_flows() -> None:
     async with lab.ensemble(3, kind=["reference", "reference", "ours"], tickTime=TICK, config=LIMITS) as ens:
-        await _make_leader(ens, ens[3])
+        await make_leader(ens, ens[3])
         await wait_modes(ens, {1: "follower", 2: "follower", 3: "leader"})
         # the reference followers synced from ours: ours planned a sync for each
         plans = {e["to"] for e in ens[3].trace_events() if e["event"] == "sync.plan"}
@@ -102,7 +67,7 @@ async def test_a_reference_leader_with_two_of_ours_and_our_observer() -> None:
     # voters 1, 2 (ours) and 3 (reference); observer 4 (ours)
     kinds: list[lab.ServerKind] = ["ours", "ours", "reference", "ours"]
     async with lab.ensemble(4, kind=kinds, observers=1, tickTime=TICK, config=LIMITS) as ens:
-        await _make_leader(ens, ens[3])
+        await make_leader(ens, ens[3])
         await wait_modes(ens, {1: "follower", 2: "follower", 3: "leader", 4: "observer"})
 
         views = await asyncio.to_thread(write_everywhere_read_everywhere, list(ens), "/mixed")

@@ -48,7 +48,6 @@ from zk.broadcast.packets import (
     decode_request,
     decode_revalidate,
     encode_revalidate_reply,
-    encode_txn,
     packet,
 )
 from zk.broadcast.peer import QuorumPeerView
@@ -58,7 +57,6 @@ from zk.processors import Request
 from zk.protocol.constants import OpCode
 from zk.protocol.errors import MarshallingErrorException
 from zk.protocol.messages import decode_request_body
-from zk.storage.util import TxnLogEntry
 from zk.trace import NULL_TRACER, Tracer
 
 if TYPE_CHECKING:
@@ -380,7 +378,8 @@ class Leader:
             log.error(msg)
             self.request_shutdown(msg)
             return False
-        qp = packet(PacketType.PROPOSAL, zxid, encode_txn(TxnLogEntry(request.hdr, request.txn)))
+        # the same bytes the leader logs, digest included (SerializeUtils.serializeRequest)
+        qp = packet(PacketType.PROPOSAL, zxid, request.serialize_data())
         size = len(qp.data or b"")
         self.last_proposal_size = size
         self.min_proposal_size = size if self.min_proposal_size < 0 else min(self.min_proposal_size, size)

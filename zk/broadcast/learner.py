@@ -66,12 +66,13 @@ SyncWithLeader = Callable[["Learner", int], Awaitable[None]]
 """zk.sync's Learner.syncWithLeader, handed in by the QuorumPeer."""
 
 
-def request_from_txn(entry: TxnLogEntry) -> Request:
-    """A committed or proposed txn as a Request for the learner's chain."""
+def request_from_txn(entry: TxnLogEntry, data: bytes | None = None) -> Request:
+    """A committed or proposed txn as a Request for the learner's chain; `data`, the
+    packet's bytes it was decoded from, is what the learner logs (the leader's bytes)."""
     hdr = entry.header
     timeout = entry.txn.timeOut if isinstance(entry.txn, CreateSessionTxn) else 0
     return Request(hdr.clientId, hdr.cxid, hdr.type, None, None, hdr=hdr, txn=entry.txn, zxid=hdr.zxid,
-                   session_timeout=timeout)  # fmt: skip
+                   session_timeout=timeout, txn_digest=entry.digest, serialized=data)  # fmt: skip
 
 
 class Learner:
@@ -311,7 +312,7 @@ class Follower(Learner):
         elif t == PacketType.PROPOSAL:
             entry = decode_txn(qp, self.peer.max_buffer)
             self.check_continuity(entry.header.zxid)
-            self.chain.log_request(request_from_txn(entry))
+            self.chain.log_request(request_from_txn(entry, qp.data))
         elif t == PacketType.COMMIT:
             self.chain.commit(qp.zxid)
         elif t == PacketType.UPTODATE:
@@ -347,7 +348,7 @@ class Observer(Learner):
         elif t == PacketType.INFORM:
             entry = decode_txn(qp, self.peer.max_buffer)
             self.check_continuity(entry.header.zxid)
-            self.chain.commit_request(request_from_txn(entry))
+            self.chain.commit_request(request_from_txn(entry, qp.data))
         elif t in (PacketType.PROPOSAL, PacketType.COMMIT):
             log.warning("Ignoring %s: observers only take INFORM", packet_to_string(qp))
         elif t == PacketType.UPTODATE:

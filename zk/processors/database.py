@@ -78,7 +78,7 @@ class ZKDatabase:
 
     def process_txn(self, hdr: TxnHeader, txn: Record | None, digest: TxnDigest | None = None) -> ProcessTxnResult:
         rc = self.tree.process_txn(hdr, txn, digest)
-        self.committed_log.append(TxnLogEntry(hdr, txn))  # addCommittedProposal
+        self.committed_log.append(TxnLogEntry(hdr, txn, digest))  # addCommittedProposal
         self.watches.fire(rc.watch_events)
         return rc
 
@@ -180,7 +180,7 @@ class ZKDatabase:
         if self.snap_log is None or request.hdr is None:
             return False
         self.txn_count += 1
-        return self.snap_log.append(request.hdr, request.txn, request.txn_digest)
+        return self.snap_log.append(request.hdr, request.txn, request.txn_digest, request.serialize_data())
 
     def commit(self) -> None:
         """Blocking: write and fsync every appended txn. Mirrors: ZKDatabase.commit."""

@@ -21,6 +21,7 @@ from zk.jute.codec import Record
 from zk.jute.records import ACL, Id, ReplyHeader, StatPersisted, TxnDigest, TxnHeader
 from zk.protocol.errors import KeeperException
 from zk.protocol.messages import MultiRequest, MultiResponse
+from zk.storage.util import marshall_txn_entry
 from zk.watch.events import Watcher
 
 __all__ = ["OWNER", "ChangeRecord", "Request", "RequestOwner"]
@@ -76,10 +77,23 @@ class Request:
     create_time: int = 0
     # who sent it for the session (Request.getOwner): OWNER, or a LearnerHandler
     owner: object = OWNER
+    # the txn as the log and a PROPOSAL carry it, made once (serialize_data)
+    serialized: bytes | None = None
 
     @property
     def is_write(self) -> bool:
         return self.hdr is not None
+
+    def serialize_data(self) -> bytes:
+        """The txn as the log holds it and a PROPOSAL carries it: header, txn, digest.
+
+        Made once and kept: a leader sends these bytes to its followers and logs the
+        same; a learner logs the bytes it received. Mirrors Request.getSerializeData.
+        """
+        if self.serialized is None:
+            assert self.hdr is not None, "only a txn is serialized"
+            self.serialized = marshall_txn_entry(self.hdr, self.txn, self.txn_digest)
+        return self.serialized
 
 
 @dataclasses.dataclass(slots=True)

@@ -145,8 +145,13 @@ class FileTxnLog:
 
     # --- writing ---------------------------------------------------------------------
 
-    def append(self, hdr: TxnHeader, txn: Record | None, digest: TxnDigest | None = None) -> bool:
+    def append(
+        self, hdr: TxnHeader, txn: Record | None, digest: TxnDigest | None = None, data: bytes | None = None
+    ) -> bool:
         """Buffer one transaction for the next commit. No IO.
+
+        `data` is the entry as `marshall_txn_entry` makes it, when the caller has it
+        already (a PROPOSAL's bytes): it is logged as it is.
 
         Mirrors: FileTxnLog.append.
         """
@@ -160,7 +165,7 @@ class FileTxnLog:
             self._segments.append(_Segment(self.current_name, True, bytearray(encode_file_header(self.dbid))))
         elif not self._segments or self._segments[-1].name != self.current_name:
             self._segments.append(_Segment(self.current_name, False, bytearray()))
-        self._segments[-1].buf += frame_txn_entry(marshall_txn_entry(hdr, txn, digest))
+        self._segments[-1].buf += frame_txn_entry(data if data is not None else marshall_txn_entry(hdr, txn, digest))
         return True
 
     @property

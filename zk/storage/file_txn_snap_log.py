@@ -204,8 +204,10 @@ class FileTxnSnapLog:
 
     # --- the log -----------------------------------------------------------------------
 
-    def append(self, hdr: TxnHeader, txn: Record | None, digest: TxnDigest | None = None) -> bool:
-        return self.txn_log.append(hdr, txn, digest)
+    def append(
+        self, hdr: TxnHeader, txn: Record | None, digest: TxnDigest | None = None, data: bytes | None = None
+    ) -> bool:
+        return self.txn_log.append(hdr, txn, digest, data)
 
     def commit(self) -> None:
         """Blocking: write and fsync what was appended (run it in a thread)."""

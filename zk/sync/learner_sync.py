@@ -169,7 +169,7 @@ async def sync_with_leader(learner: Learner, new_leader_zxid: int) -> None:
         if t == PacketType.PROPOSAL:
             entry = decode_txn(qp, peer.max_buffer)
             learner.check_continuity(entry.header.zxid)
-            packets_not_committed.append(request_from_txn(entry))
+            packets_not_committed.append(request_from_txn(entry, qp.data))
         elif t == PacketType.COMMIT:
             if not write_to_txn_log:
                 head = packets_not_committed[0] if packets_not_committed else None
@@ -183,7 +183,7 @@ async def sync_with_leader(learner: Learner, new_leader_zxid: int) -> None:
         elif t == PacketType.INFORM:
             entry = decode_txn(qp, peer.max_buffer)
             learner.check_continuity(entry.header.zxid)
-            request = request_from_txn(entry)
+            request = request_from_txn(entry, qp.data)
             if not write_to_txn_log:
                 zks.final.apply_request(request)
             else:
