@@ -125,7 +125,8 @@ def read_epochs(snap_dir: Path, last_processed_zxid: int = 0) -> tuple[int, int]
 
     Raises:
         ConfigException: A file that is not a number, a current epoch older than the
-            last zxid, or an accepted epoch below the current one.
+            last zxid with no ``currentEpoch.tmp`` to take the newer one from, or an
+            accepted epoch below the current one.
     """
     epoch_of_zxid = last_processed_zxid >> 32  # zxid = epoch << 32 | counter
     current = _read_long(snap_dir / CURRENT_EPOCH_FILENAME)
@@ -134,7 +135,17 @@ def read_epochs(snap_dir: Path, last_processed_zxid: int = 0) -> tuple[int, int]
         log.info("%s not found! Creating with a reasonable default of %d.", CURRENT_EPOCH_FILENAME, current)
         _write_long(snap_dir / CURRENT_EPOCH_FILENAME, current)
     if epoch_of_zxid > current:
-        raise ConfigException(f"The current epoch, {current}, is older than the last zxid, {last_processed_zxid:#x}")
+        # A crash between writing currentEpoch.tmp and its rename (ZOOKEEPER-1653): the
+        # synced txns are on disk and so is the new epoch, in the temporary file; take it.
+        tmp = snap_dir / (CURRENT_EPOCH_FILENAME + ".tmp")
+        in_tmp = _read_long(tmp)
+        if in_tmp is None:
+            raise ConfigException(
+                f"The current epoch, {current}, is older than the last zxid, {last_processed_zxid:#x}"
+            )
+        log.info("%s found. Setting current epoch to %d.", tmp, in_tmp)
+        current = in_tmp
+        _write_long(snap_dir / CURRENT_EPOCH_FILENAME, current)
     accepted = _read_long(snap_dir / ACCEPTED_EPOCH_FILENAME)
     if accepted is None:
         accepted = epoch_of_zxid
