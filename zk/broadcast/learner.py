@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from zk.broadcast.packets import (
     PacketType,
     QuorumWireError,
+    ReadDeadline,
     decode_revalidate_reply,
     decode_txn,
     encode_learner_info,
@@ -117,6 +118,7 @@ class Learner:
         # NEWLEADER's config (syncWithLeader's newLeaderQV). 3.8 would apply it on
         # UPTODATE with reconfigEnabled; off, its default and our only mode, it is kept.
         self.new_leader_qv: QuorumVerifier | None = None
+        self.sync_error: BaseException | None = None  # what the sync stage died of
 
     # --- the server this learner runs --------------------------------------------------
 
@@ -276,14 +278,42 @@ class Learner:
                 raise QuorumWireError("Error: Epoch of leader is lower")
             await sync_with_leader(self, new_epoch_zxid)
             synced = True
-            while True:
-                self.process_packet(await self.read_packet())
-                await self.flush()
-        except (QuorumWireError, ValueError, ConnectionError, asyncio.IncompleteReadError, TimeoutError) as e:
+            for task in self.server.chain.tasks:
+                task.add_done_callback(self._sync_stage_stopped)
+            assert self.reader is not None
+            deadline = ReadDeadline(self.read_timeout)  # syncLimit ticks, from NEWLEADER on
+            try:
+                while True:
+                    qp = await deadline.read(self.reader, self.peer.max_buffer)
+                    if self.sync_error is not None:
+                        break  # not even a COMMIT that was on its way: see _sync_stage_stopped
+                    self.process_packet(qp)
+                    await self.flush()
+            finally:
+                deadline.close()
+        except (QuorumWireError, ValueError, OSError, asyncio.IncompleteReadError, TimeoutError) as e:
+            # OSError: a ConnectionError, or this server's disk failing during the sync
+            # (Java's followLeader catches every Exception and goes back to LOOKING)
             log.warning("Exception when following the leader (synced: %s): %r", synced, e)
         finally:
             self.close()
             self.pending_revalidations.clear()
+
+    def _sync_stage_stopped(self, task: asyncio.Task[None]) -> None:
+        """The sync stage died (its log write failed): stop following now.
+
+        Rule (ZOOKEEPER-4882): a learner whose log cannot take the proposals must not go
+        on applying COMMITs and answering PINGs as if it held them, or its tree runs
+        ahead of its disk, and it rejoins, votes and is DIFFed from a zxid it never
+        logged. Closing the connection ends the term; the QuorumPeer's clean-up then
+        reloads the database from disk. Java: the SyncRequestProcessor's critical-thread
+        handler sets the server's state to ERROR, which ends followLeader's loop.
+        """
+        if task.cancelled() or task.exception() is None:
+            return  # stopped with the term
+        self.sync_error = task.exception()
+        log.error("The sync stage failed, so this learner stops following: %r", self.sync_error)
+        self.close()
 
     def process_packet(self, qp: QuorumPacket) -> None:
         raise NotImplementedError

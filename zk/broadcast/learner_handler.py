@@ -40,6 +40,7 @@ from zk.broadcast.packets import (
     PROTOCOL_VERSION,
     PacketType,
     QuorumWireError,
+    ReadDeadline,
     StateSummary,
     decode_ackepoch,
     decode_learner_info,
@@ -192,21 +193,14 @@ class LearnerHandler:
             if self.tracer.enabled:
                 self.tracer.emit("broadcast.learner.synced", sid=self.sid, type=self.learner_type)
 
-            while True:
-                qp = await self._read()
-                self.tick_of_next_ack_deadline = leader.tick + peer.sync_limit
-                t = qp.type
-                if t == PacketType.ACK:
-                    self.sync_limit_check.update_ack(qp.zxid)
-                    leader.process_ack(self.sid, qp.zxid)
-                elif t == PacketType.PING:
-                    leader.process_ping_reply(qp)
-                elif t == PacketType.REVALIDATE:
-                    leader.revalidate_session(qp, self)
-                elif t == PacketType.REQUEST:
-                    leader.submit_learner_request(self, qp)
-                else:
-                    log.warning("unexpected quorum packet, type: %s", packet_to_string(qp))
+            deadline = ReadDeadline(self._read_timeout)
+            try:
+                while True:
+                    qp = await deadline.read(self.reader, peer.max_buffer)
+                    self.packets_received += 1
+                    self._process(qp)
+            finally:
+                deadline.close()
         except (QuorumWireError, ValueError) as e:
             log.error("Closing the connection of learner %d (%s): %s", self.sid, self.remote, e)
         except (asyncio.IncompleteReadError, ConnectionError, TimeoutError) as e:
@@ -218,6 +212,24 @@ class LearnerHandler:
         finally:
             log.warning("******* GOODBYE %s ********", self.remote)
             self.shutdown()
+
+    def _process(self, qp: QuorumPacket) -> None:
+        """One packet of the broadcast phase from the learner. Mirrors the loop of
+        LearnerHandler.run."""
+        leader = self.leader
+        self.tick_of_next_ack_deadline = leader.tick + leader.peer.sync_limit
+        t = qp.type
+        if t == PacketType.ACK:
+            self.sync_limit_check.update_ack(qp.zxid)
+            leader.process_ack(self.sid, qp.zxid)
+        elif t == PacketType.PING:
+            leader.process_ping_reply(qp)
+        elif t == PacketType.REVALIDATE:
+            leader.revalidate_session(qp, self)
+        elif t == PacketType.REQUEST:
+            leader.submit_learner_request(self, qp)
+        else:
+            log.warning("unexpected quorum packet, type: %s", packet_to_string(qp))
 
     def _new_leader_packet(self, new_leader_zxid: int) -> QuorumPacket:
         """NEWLEADER: a Zab 1.0 learner also gets the leader's config string (UTF-8).

@@ -53,6 +53,7 @@ __all__ = [
     "PROTOCOL_VERSION",
     "PacketType",
     "QuorumWireError",
+    "ReadDeadline",
     "StateSummary",
     "decode_ackepoch",
     "decode_learner_info",
@@ -146,6 +147,47 @@ async def read_packet(reader: asyncio.StreamReader, max_buffer: int = DEFAULT_MA
     elif count != -1:
         raise QuorumWireError(f"authinfo count {count}")
     return QuorumPacket(t, zxid, data, authinfo)
+
+
+class ReadDeadline:
+    """A read timeout for a connection read packet after packet, as Java's SO_TIMEOUT on
+    a quorum socket: if no packet arrives for `timeout` seconds, `read` raises
+    TimeoutError. One timer per quiet period instead of an ``asyncio.timeout`` around
+    every read (a timer made and cancelled per packet, which showed in the leader's
+    profile). Create it in the task that reads; `close` it when done.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.expired = False
+        self._loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None, "a ReadDeadline belongs to the task that reads"
+        self._task = task
+        self._last = self._loop.time()
+        self._handle = self._loop.call_at(self._last + timeout, self._check)
+
+    def _check(self) -> None:
+        due = self._last + self.timeout
+        if self._loop.time() < due:  # heard from since: wait for the new deadline
+            self._handle = self._loop.call_at(due, self._check)
+            return
+        self.expired = True
+        self._task.cancel()
+
+    async def read(self, reader: asyncio.StreamReader, max_buffer: int = DEFAULT_MAX_BUFFER) -> QuorumPacket:
+        """The next packet; TimeoutError if none came within `timeout` of the last."""
+        try:
+            qp = await read_packet(reader, max_buffer)
+        except asyncio.CancelledError:
+            if self.expired and self._task.uncancel() == 0:
+                raise TimeoutError(f"no packet within {self.timeout:g} s") from None
+            raise
+        self._last = self._loop.time()
+        return qp
+
+    def close(self) -> None:
+        self._handle.cancel()
 
 
 async def _read_buffer_body(reader: asyncio.StreamReader, length: int, max_buffer: int, what: str) -> bytes | None:
