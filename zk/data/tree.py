@@ -312,7 +312,7 @@ class DataTree:
         # Replaying a create that a fuzzy snapshot already saw deleted must not move
         # the parent's cversion and pzxid back.
         if parent_cversion > parent.stat.cversion:
-            parent.stat = dataclasses.replace(parent.stat, cversion=parent_cversion, pzxid=zxid)
+            parent.stat = parent.stat.replace(cversion=parent_cversion, pzxid=zxid)
         child = DataNode(data, acl_index, create_stat(zxid, time, ephemeral_owner))
         parent.children.add(child_name)
         self.nodes.post_change(parent_name, parent)
@@ -349,7 +349,7 @@ class DataTree:
         parent.children.discard(child_name)
         # Never move pzxid back: a replayed create may have set a higher one.
         if zxid > parent.stat.pzxid:
-            parent.stat = dataclasses.replace(parent.stat, pzxid=zxid)
+            parent.stat = parent.stat.replace(pzxid=zxid)
         self.nodes.post_change(parent_name, parent)
         node = self.nodes.remove(path)
         if node is None:
@@ -386,7 +386,7 @@ class DataTree:
         node = self._node(path)
         self.nodes.pre_change(path, node)
         node.data = data
-        node.stat = dataclasses.replace(node.stat, mtime=time, mzxid=zxid, version=version)
+        node.stat = node.stat.replace(mtime=time, mzxid=zxid, version=version)
         self.nodes.post_change(path, node)
         if self.tracer.enabled:
             self.tracer.emit("data.node.changed", path=path, zxid=zxid, version=version)
@@ -400,7 +400,7 @@ class DataTree:
         node = self._node(path)
         self.acl_cache.remove_usage(node.acl)
         self.nodes.pre_change(path, node)
-        node.stat = dataclasses.replace(node.stat, aversion=version)
+        node.stat = node.stat.replace(aversion=version)
         node.acl = self.acl_cache.convert_acls(acl)
         self.nodes.post_change(path, node)
         return self.copy_stat(node)
@@ -417,7 +417,7 @@ class DataTree:
             new_cversion = node.stat.cversion + 1
         if new_cversion > node.stat.cversion:
             self.nodes.pre_change(path, node)
-            node.stat = dataclasses.replace(node.stat, cversion=new_cversion, pzxid=zxid)
+            node.stat = node.stat.replace(cversion=new_cversion, pzxid=zxid)
             self.nodes.post_change(path, node)
 
     def kill_session(
@@ -585,7 +585,7 @@ class DataTree:
                 # it must not apply: OK before the failure, RUNTIMEINCONSISTENCY after.
                 code = Code.RUNTIMEINCONSISTENCY if post_failed else Code.OK
                 sub_type, record = OpCode.error, ErrorTxn(err=int(code))
-            sub_header = dataclasses.replace(header, type=sub_type)
+            sub_header = header.replace(type=sub_type)
             sub_rc = self._process_txn(sub_header, record, events, is_sub_txn=True)
             rc.multi_result.append(sub_rc)
             if sub_rc.err != Code.OK and rc.err == Code.OK:

@@ -281,6 +281,7 @@ class Record:
     __slots__ = ()
     JUTE_NAME: ClassVar[str]
     FIELDS: ClassVar[tuple[tuple[str, JuteType], ...]]
+    _NAMES: ClassVar[tuple[str, ...]]
     _PLAN: ClassVar[tuple[_Step, ...]]
 
     def encode(self, w: Writer) -> None:
@@ -298,6 +299,12 @@ class Record:
         w = Writer()
         self.encode(w)
         return w.getvalue()
+
+    def replace(self: R, **changes: Any) -> R:
+        """A copy with some fields changed: ``dataclasses.replace`` at well under half
+        its cost (every write replaces a Stat or two, on every server)."""
+        assert changes.keys() <= set(self._NAMES), f"{type(self).__name__} has no {changes.keys() - set(self._NAMES)}"
+        return type(self)(*[changes[n] if n in changes else getattr(self, n) for n in self._NAMES])
 
     @classmethod
     def from_bytes(cls: type[R], data: bytes | bytearray | memoryview, max_buffer: int = DEFAULT_MAX_BUFFER) -> R:
@@ -395,6 +402,7 @@ def record(module: str) -> Callable[[type[R]], type[R]]:
         hints = typing.get_type_hints(dc, include_extras=True)
         fields = dataclasses.fields(dc)  # type: ignore[arg-type]  # dc is a dataclass now
         dc.FIELDS = tuple((f.name, _jute_type_of(hints[f.name])) for f in fields)
+        dc._NAMES = tuple(name for name, _ in dc.FIELDS)
         dc._PLAN = _plan(dc.FIELDS)
         dc.JUTE_NAME = f"{module}.{cls.__name__}"
         return dc

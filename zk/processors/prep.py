@@ -306,7 +306,7 @@ class PrepRequestProcessor:
             new_version = _check_and_inc_version(node.stat.version, record.version, path)
             request.txn = SetDataTxn(path, record.data, new_version)
             node = node.duplicate(hdr.zxid)
-            node.stat = _replace(node.stat, version=new_version, mtime=hdr.time, mzxid=hdr.zxid)
+            node.stat = _live(node.stat).replace(version=new_version, mtime=hdr.time, mzxid=hdr.zxid)
             node.data = record.data
             self._add_change(request, node, _UPDATE)
         elif op == OpCode.setACL:
@@ -321,7 +321,7 @@ class PrepRequestProcessor:
             new_version = _check_and_inc_version(node.stat.aversion, record.version, path)
             request.txn = SetACLTxn(path, acl, new_version)
             node = node.duplicate(hdr.zxid)
-            node.stat = _replace(node.stat, aversion=new_version)
+            node.stat = _live(node.stat).replace(aversion=new_version)
             self._add_change(request, node, _UPDATE)
         elif op == OpCode.check:
             self._session_check(request)
@@ -354,7 +354,7 @@ class PrepRequestProcessor:
         parent = self.get_record_for_path(parent_path).duplicate(hdr.zxid)
         parent.child_count -= 1
         assert parent.stat is not None
-        parent.stat = _replace(parent.stat, pzxid=hdr.zxid)
+        parent.stat = _live(parent.stat).replace(pzxid=hdr.zxid)
         self._add_change(request, parent, _UPDATE)
         self._add_change(request, ChangeRecord(hdr.zxid, path, None, -1, None), _REMOVE)
 
@@ -408,7 +408,7 @@ class PrepRequestProcessor:
         stat = StatPersisted(hdr.zxid, hdr.zxid, hdr.time, hdr.time, 0, 0, 0, owner, hdr.zxid)
         parent = parent.duplicate(hdr.zxid)
         parent.child_count += 1
-        parent.stat = _replace(parent.stat, cversion=new_cversion, pzxid=hdr.zxid)
+        parent.stat = _live(parent.stat).replace(cversion=new_cversion, pzxid=hdr.zxid)
         self._add_change(request, parent, _UPDATE)
         self._add_change(request, ChangeRecord(hdr.zxid, path, stat, 0, acl, record.data), _ADD)
 
@@ -434,7 +434,7 @@ class PrepRequestProcessor:
             # The parent's pzxid moves; Java adds this record only for the digest, and
             # leaves its child count alone.
             parent = self.get_record_for_path(_parent_path_and_validate(path)).duplicate(hdr.zxid)
-            parent.stat = _replace(parent.stat, pzxid=hdr.zxid)
+            parent.stat = _live(parent.stat).replace(pzxid=hdr.zxid)
             self._add_change(request, parent, _UPDATE)
             self._add_change(request, ChangeRecord(hdr.zxid, path, None, 0, None), _REMOVE)
         request.txn = CloseSessionTxn(sorted(es))
@@ -525,13 +525,6 @@ _ADD, _REMOVE, _UPDATE = "add", "remove", "update"  # PrepRequestProcessor.Diges
 def _live(stat: StatPersisted | None) -> StatPersisted:
     assert stat is not None, "only a removal has no stat"
     return stat
-
-
-def _replace(stat: StatPersisted | None, **changes: int) -> StatPersisted:
-    assert stat is not None, "a change record of a live node has a stat"
-    fields = {name: getattr(stat, name) for name, _ in StatPersisted.FIELDS}
-    fields.update(changes)
-    return StatPersisted(**fields)
 
 
 def _with_type(hdr: TxnHeader, op: int) -> TxnHeader:

@@ -115,4 +115,5 @@ class ChangeRecord:
     tree_digest: int = 0
 
     def duplicate(self, zxid: int) -> ChangeRecord:
-        return dataclasses.replace(self, zxid=zxid)
+        return ChangeRecord(zxid, self.path, self.stat, self.child_count, self.acl, self.data, self.node_digest,
+                            self.tree_digest)  # fmt: skip

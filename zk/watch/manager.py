@@ -185,6 +185,8 @@ class WatchManager:
 
         Mirrors: WatchManager.triggerWatch.
         """
+        if not self._watch_table:  # no watch anywhere: nothing to walk (most writes)
+            return set()
         event = WatchedEvent(type, KeeperState.SyncConnected, path)
         watchers: dict[Watcher, None] = {}
         parents = self._path_parent_iterator(path)
