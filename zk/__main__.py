@@ -17,8 +17,9 @@ DEFAULT_ENSEMBLE_DIR = Path("/tmp/zk-annotated/ensemble")
 """Where ``zk ensemble`` keeps its servers' folders unless given ``--dir``."""
 
 
-def _ensemble(root: Path, size: int, base_port: int, tick_time: int) -> int:
-    """Run `size` local servers of ours as one ensemble until SIGINT or SIGTERM.
+def _ensemble(root: Path, size: int, base_port: int, tick_time: int, observers: int = 0) -> int:
+    """Run `size` local servers of ours as one ensemble until SIGINT or SIGTERM; the
+    last `observers` of them observe (``server.N=...:observer`` and ``peerType=observer``).
 
     Each server ``s<N>`` gets ``<root>/s<N>/zoo.cfg`` (client port ``base_port + N - 1``
     on 127.0.0.1, free quorum and election ports, the same ``server.N`` lines),
@@ -40,6 +41,9 @@ def _ensemble(root: Path, size: int, base_port: int, tick_time: int) -> int:
     if not 1 <= size <= 255:
         say(f"--size must be in 1..255, got {size}")
         return 2
+    if not 0 <= observers < size:
+        say(f"--observers must be in 0..{size - 1} for --size {size}, got {observers}")
+        return 2
     client_ports = [base_port + i for i in range(size)]
     if client_ports[0] < 1 or client_ports[-1] > 65535:
         say(f"client ports {client_ports[0]}..{client_ports[-1]} are out of range")
@@ -52,7 +56,14 @@ def _ensemble(root: Path, size: int, base_port: int, tick_time: int) -> int:
     # Quorum and election ports: any free ones, never one of the client ports.
     others = [p for p in free_ports(2 * size + len(client_ports)) if p not in client_ports][: 2 * size]
     members = [
-        QuorumMember(sid, LOOPBACK, quorum_port=others[2 * i], election_port=others[2 * i + 1], client_port=port)
+        QuorumMember(
+            sid,
+            LOOPBACK,
+            quorum_port=others[2 * i],
+            election_port=others[2 * i + 1],
+            client_port=port,
+            role="observer" if sid > size - observers else "participant",
+        )
         for i, (sid, port) in enumerate(zip(range(1, size + 1), client_ports, strict=True))
     ]
     root = root.resolve()
@@ -61,7 +72,7 @@ def _ensemble(root: Path, size: int, base_port: int, tick_time: int) -> int:
             root,
             f"s{m.sid}",
             m.client_port,
-            config={"tickTime": tick_time},
+            config={"tickTime": tick_time, **({"peerType": "observer"} if m.role == "observer" else {})},
             members=members,
             myid=m.sid,
             trace=False,
@@ -136,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     ensemble.add_argument("--base-port", type=int, default=2181,
                           help="client port of server 1; server N listens on base+N-1 (default 2181)")  # fmt: skip
     ensemble.add_argument("--tick-time", type=int, default=2000, help="tickTime in ms (default 2000)")
+    ensemble.add_argument("--observers", type=int, default=0,
+                          help="how many of the servers (the highest ids) are observers (default 0)")  # fmt: skip
     logdump = sub.add_parser("logdump", help="print a transaction log file (TxnLogToolkit)")
     logdump.add_argument("file")
     logdump.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -156,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
     if args.command == "ensemble":
-        return _ensemble(args.dir, args.size, args.base_port, args.tick_time)
+        return _ensemble(args.dir, args.size, args.base_port, args.tick_time, args.observers)
 
     from zk.startup import QuorumPeerMain, configure_logging
 

@@ -19,7 +19,8 @@ from kazoo.client import KazooClient
 
 from zk.lab.ports import free_ports, port_is_free
 
-SIZE = 3
+SIZE = 4
+OBSERVERS = 1  # s4: three voters and an observer, the reader below reads through it
 
 
 def _server_pids(root: Path) -> list[int]:
@@ -58,7 +59,8 @@ def test_zk_ensemble_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
     root = tmp_path / "ens"
     base = _consecutive_free_ports(SIZE)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    argv = [sys.executable, "-m", "zk", "ensemble", "--dir", str(root), "--size", str(SIZE), "--base-port", str(base)]
+    argv = [sys.executable, "-m", "zk", "ensemble", "--dir", str(root), "--size", str(SIZE), "--base-port", str(base),
+            "--observers", str(OBSERVERS)]  # fmt: skip
     stderr = (tmp_path / "stderr.txt").open("w")
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
     try:
@@ -70,6 +72,8 @@ def test_zk_ensemble_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
             cfg = (root / f"s{sid}" / "zoo.cfg").read_text()
             assert f"clientPort={base + sid - 1}" in cfg
             assert sum(line.startswith("server.") for line in cfg.splitlines()) == SIZE
+            assert cfg.count(":observer") == OBSERVERS
+            assert ("peerType=observer" in cfg) == (sid > SIZE - OBSERVERS)
         assert len(_server_pids(root)) == SIZE
 
         writer, reader = KazooClient(hosts[0], timeout=10), KazooClient(hosts[-1], timeout=10)
@@ -95,6 +99,7 @@ def test_zk_ensemble_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
             stderr.close()
     log = (tmp_path / "stderr.txt").read_text()
     assert status == 0, log
+    assert "s4 observer" in log, log  # the "serving:" line gives each member's mode
     assert "stopped" in log
     deadline = time.monotonic() + 10
     while _server_pids(root) and time.monotonic() < deadline:
