@@ -35,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from loadgen import create_once
+from loadgen import create_once, jvm_flags
 
 from zk import lab
 from zk.lab import Ensemble, ServerKind, ServerProcess
@@ -114,7 +114,7 @@ async def _first_leading(survivors: list[ServerProcess], t0: float) -> tuple[flo
 async def failover_times(kind: ServerKind, runs: int, tick: int) -> list[tuple[float, float]]:
     """`runs` fail-overs of a fresh 3-node ensemble; (elected, write) seconds for each."""
     times: list[tuple[float, float]] = []
-    async with lab.ensemble(3, kind=kind, trace=False, tickTime=tick, forceSync="no") as ens:
+    async with lab.ensemble(3, kind=kind, trace=False, tickTime=tick, forceSync="no", jvm_flags=jvm_flags(kind)) as ens:
         for run in range(1, runs + 1):
             await _write_everywhere(ens, f"before{run}")
             leader = await ens.wait_for_leader()

@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from loadgen import create_once, run_writers
+from loadgen import create_once, jvm_flags, run_writers
 
 from zk import lab
 from zk.lab import Ensemble, ServerKind, ServerProcess
@@ -68,7 +68,7 @@ async def _measure(ens: Ensemble, leader: ServerProcess, row: str, total: int, r
 async def bench(kind: ServerKind, creates: int) -> dict[str, float]:
     results: dict[str, float] = {}
     config = {"forceSync": "no", "maxClientCnxns": "0"}
-    async with lab.ensemble(3, kind=kind, trace=False, config=config) as ens:
+    async with lab.ensemble(3, kind=kind, trace=False, config=config, jvm_flags=jvm_flags(kind)) as ens:
         leader = await ens.wait_for_leader()
         print(f"  {kind:9} leader s{leader.myid}", flush=True)
         # ZooKeeper still gets faster after 2000 creates (the JIT): warm both with 4x that

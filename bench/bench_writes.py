@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from loadgen import prepare, run_workload
+from loadgen import jvm_flags, prepare, run_workload
 
 from zk import lab
 
@@ -32,7 +32,8 @@ WRITERS = [1, 8, 64]
 
 async def bench_writes(kind: str, quick: bool) -> dict[int, float]:
     results: dict[int, float] = {}
-    async with lab.server(kind=kind, trace=False, config={"forceSync": "yes", "maxClientCnxns": "0"}) as s:
+    async with lab.server(kind=kind, trace=False, config={"forceSync": "yes", "maxClientCnxns": "0"},
+                          jvm_flags=jvm_flags(kind)) as s:  # fmt: skip
         await prepare(s.host, s.port, "/bench")
         for n, writers in enumerate(WRITERS):
             total = (200 if quick else 1000) * (1 if writers == 1 else max(writers // 4, 4))
@@ -47,7 +48,7 @@ async def bench_writes(kind: str, quick: bool) -> dict[int, float]:
 
 async def bench_restart(kind: str, znodes: int) -> tuple[float, float]:
     async with lab.server(kind=kind, trace=False, config={"forceSync": "yes", "maxClientCnxns": "0"},
-                          jvm_flags=["-Xmx4g"] if kind == "reference" else ()) as s:  # fmt: skip
+                          jvm_flags=jvm_flags(kind)) as s:  # fmt: skip
         await prepare(s.host, s.port, "/bench")
         t = time.perf_counter()
         await run_workload(s.host, s.port, "create", clients=8, depth=64, total=znodes, root="/bench")

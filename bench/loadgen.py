@@ -24,7 +24,20 @@ from zk.jute.codec import Record, Writer
 from zk.jute.records import ACL, ConnectRequest, ConnectResponse, CreateRequest, GetDataRequest, Id, SetDataRequest
 from zk.protocol.constants import OpCode
 
-__all__ = ["WORKLOADS", "Result", "create_once", "prepare", "run_workload", "run_writers"]
+__all__ = ["REFERENCE_JVM_FLAGS", "WORKLOADS", "Result", "create_once", "jvm_flags", "prepare", "run_workload",
+           "run_writers"]  # fmt: skip
+
+REFERENCE_JVM_FLAGS = ("-XX:TieredStopAtLevel=4", "-XX:-UseSerialGC", "-XX:+UseG1GC", "-Xmx4g")
+"""ZooKeeper as Debian's zkServer.sh runs it: the JVM's own defaults (the full tiered JIT
+with C2, G1 on this machine), with a heap of 4 GB (the default would be a quarter of the
+RAM). They undo the lab's start-up flags (C1 only, serial GC, 256 MB), which suit tests
+and would make ZooKeeper slower than it is; the lab puts extra flags last, so they win."""
+
+
+def jvm_flags(kind: str) -> tuple[str, ...]:
+    """The `jvm_flags` a benchmark passes to zk.lab for a server of `kind`."""
+    return REFERENCE_JVM_FLAGS if kind == "reference" else ()
+
 
 OPEN = [ACL(31, Id("world", "anyone"))]
 _LEN = struct.Struct(">i")

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from loadgen import prepare, run_workload
+from loadgen import jvm_flags, prepare, run_workload
 
 from zk import lab
 
@@ -29,7 +29,8 @@ CONCURRENCY = [(1, 1), (8, 8), (32, 16)]
 
 async def bench_one(kind: str, total: int, concurrency: list[tuple[int, int]]) -> dict[tuple[str, int, int], float]:
     results: dict[tuple[str, int, int], float] = {}
-    async with lab.server(kind=kind, trace=False, config={"forceSync": "no", "maxClientCnxns": "0"}) as s:
+    async with lab.server(kind=kind, trace=False, config={"forceSync": "no", "maxClientCnxns": "0"},
+                          jvm_flags=jvm_flags(kind)) as s:  # fmt: skip
         host, port = s.host, s.port
         await prepare(host, port, "/bench")
         for workload in ("create", "get", "set"):
