@@ -262,21 +262,16 @@ async def test_ZOOKEEPER_4925_a_hole_in_the_proposals_is_refused(tmp_path: Path)
     assert not [e for e in timeline if e[:2] == ("send", "ACK")]
 
 
-@pytest.mark.parametrize(
-    ("name", "after_diff"),
-    [
-        (
-            "a zxid from the past",
-            enc(packet(PacketType.PROPOSAL, z(1, 1), encode_txn(create_entry(z(1, 1), "/again")))),
-        ),
-        ("a txn that is not one", enc(packet(PacketType.PROPOSAL, z(1, 2), b"\x13\x37" * 9))),
-        ("a huge length", struct.pack(">iqi", int(PacketType.PROPOSAL), z(1, 2), 0x7FFFFFF0)),
-        ("LEADERINFO during sync", enc(packet(PacketType.LEADERINFO, z(3, 0), struct.pack(">i", 0x10000)))),
-    ],
-)
-async def test_bad_input_from_the_leader_ends_the_term_before_anything_is_acked(
-    tmp_path: Path, name: str, after_diff: bytes
-) -> None:
+BAD_FROM_THE_LEADER = {
+    "a zxid from the past": enc(packet(PacketType.PROPOSAL, z(1, 1), encode_txn(create_entry(z(1, 1), "/a")))),
+    "a txn that is not one": enc(packet(PacketType.PROPOSAL, z(1, 2), b"\x13\x37" * 9)),
+    "a huge length": struct.pack(">iqi", int(PacketType.PROPOSAL), z(1, 2), 0x7FFFFFF0),
+    "LEADERINFO during sync": enc(packet(PacketType.LEADERINFO, z(3, 0), struct.pack(">i", 0x10000))),
+}
+
+
+@pytest.mark.parametrize("name", BAD_FROM_THE_LEADER)
+async def test_bad_input_from_the_leader_ends_the_term_before_anything_is_acked(tmp_path: Path, name: str) -> None:
     """The leader's bad bytes (or a packet out of place) end this learner's term: it hangs
     up, ACKs nothing and moves to no new epoch; the QuorumPeer then elects again."""
 
@@ -284,7 +279,7 @@ async def test_bad_input_from_the_leader_ends_the_term_before_anything_is_acked(
         await handshake(reader, writer, 2)
         writer.write(enc(packet(PacketType.DIFF, z(1, 2))))
         writer.write(enc(packet(PacketType.PROPOSAL, z(1, 1), encode_txn(create_entry(z(1, 1), "/a")))))
-        writer.write(after_diff)
+        writer.write(BAD_FROM_THE_LEADER[name])
         writer.write(enc(packet(PacketType.NEWLEADER, z(2, 0))))
         with pytest.raises((asyncio.IncompleteReadError, ConnectionError)):
             await read_packet(reader)
