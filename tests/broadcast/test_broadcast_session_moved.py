@@ -17,6 +17,7 @@ outcomes must be equal, step for step, to the ones ZooKeeper's rules predict.
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -74,8 +75,13 @@ def _scenario(leader: ServerProcess, a: ServerProcess, b: ServerProcess) -> list
         steps.append((name, outcome))
         return conn
 
-    def send(name: str, conn: RawConnection, xid: int, op: int, body: object) -> None:
-        steps.append((name, _outcome(conn, xid, op, body)))
+    # One xid counter for the session, across its connections, as a client keeps it: a
+    # follower matches a committed txn to its waiting request by session and xid, so two
+    # connections reusing an xid could take each other's answers.
+    xids = itertools.count(1)
+
+    def send(name: str, conn: RawConnection, op: int, body: object) -> None:
+        steps.append((name, _outcome(conn, next(xids), op, body)))
 
     def set_data(data: bytes) -> SetDataRequest:
         return SetDataRequest("/moved", data, -1)
@@ -84,19 +90,19 @@ def _scenario(leader: ServerProcess, a: ServerProcess, b: ServerProcess) -> list
         on_a = RawConnection(a.host, a.port, timeout=10.0)
         opened.append(on_a)
         on_a.connect(SESSION_TIMEOUT_MS)
-        send("create through follower A", on_a, 1, OpCode.create, CreateRequest("/moved", b"v", OPEN_ACL, 0))
+        send("create through follower A", on_a, OpCode.create, CreateRequest("/moved", b"v", OPEN_ACL, 0))
         on_b = reconnect("session reconnected at follower B", b, on_a)
-        send("setData through A after the move", on_a, 2, OpCode.setData, set_data(b"a"))
-        send("setData through B", on_b, 1, OpCode.setData, set_data(b"b"))
+        send("setData through A after the move", on_a, OpCode.setData, set_data(b"a"))
+        send("setData through B", on_b, OpCode.setData, set_data(b"b"))
         on_leader = reconnect("session reconnected at the leader", leader, on_a)
-        send("getData through B (served by B)", on_b, 2, OpCode.getData, GetDataRequest("/moved", False))
-        send("setData through B after the move", on_b, 3, OpCode.setData, set_data(b"c"))
+        send("getData through B (served by B)", on_b, OpCode.getData, GetDataRequest("/moved", False))
+        send("setData through B after the move", on_b, OpCode.setData, set_data(b"c"))
         on_b2 = reconnect("session reconnected at follower B", b, on_a)
-        send("getData through the leader after the move", on_leader, 1, OpCode.getData, GetDataRequest("/moved", False))
+        send("getData through the leader after the move", on_leader, OpCode.getData, GetDataRequest("/moved", False))
         on_a2 = reconnect("session reconnected at follower A", a, on_a)
         multi = MultiRequest([(OpCode.check, CheckVersionRequest("/moved", -1))])
-        send("multi through B after the move", on_b2, 1, OpCode.multi, multi)
-        send("setData through A", on_a2, 1, OpCode.setData, set_data(b"d"))
+        send("multi through B after the move", on_b2, OpCode.multi, multi)
+        send("setData through A", on_a2, OpCode.setData, set_data(b"d"))
     finally:
         for conn in opened:
             conn.close()
