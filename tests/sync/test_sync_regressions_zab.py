@@ -6,12 +6,14 @@ and -1653. See /work/shared/zab-regressions.md.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import struct
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from quorum_helpers import OPEN_ACL, create_entry, enc, scripted_peer, z
+from quorum_helpers import OPEN_ACL, create_entry, enc, scripted_peer, until, z
 
 from zk.broadcast import Follower, PacketType, packet, read_packet
 from zk.broadcast.packets import encode_txn
@@ -202,6 +204,156 @@ async def test_ZOOKEEPER_4394_a_commit_between_newleader_and_uptodate_is_applied
     finally:
         await peer.stop()
     assert z(1, 2) in _logged(tmp_path)
+
+
+# --- ZOOKEEPER-4882 ----------------------------------------------------------------------
+
+
+def _paths(tree: DataTree) -> set[str]:
+    paths, stack = set(), ["/"]
+    while stack:
+        path = stack.pop()
+        paths.add(path)
+        stack.extend(f"{path.rstrip('/')}/{child}" for child in tree.get_children(path)[0])
+    return paths
+
+
+def _on_disk(data_dir: Path) -> tuple[int, set[str]]:
+    """What a restart from `data_dir` would hold: the last zxid and every path."""
+    db = ZKDatabase(DataTree(), snap_log=FileTxnSnapLog(data_dir))
+    try:
+        db.load_data_base(DataTree)
+        return db.tree.last_processed_zxid, _paths(db.tree)
+    finally:
+        db.close()
+
+
+def _holds(peer: QuorumPeer) -> tuple[int, set[str]]:
+    assert peer.db is not None
+    return peer.db.tree.last_processed_zxid, _paths(peer.db.tree)
+
+
+async def _read_until_hung_up(reader: Reader, hung_up: asyncio.Event) -> None:
+    """The leader's reading side: everything the follower sends, until it hangs up."""
+    with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+        while True:
+            await read_packet(reader)
+    hung_up.set()
+
+
+async def _ping(writer: Writer_) -> None:
+    """The leader's PINGs, twice a tick, so that a healthy follower stays."""
+    while True:
+        writer.write(enc(packet(PacketType.PING, z(1, 1))))
+        await asyncio.sleep(0.05)
+
+
+A = create_entry(z(1, 1), "/a")
+B = create_entry(z(2, 1), "/b")
+
+
+async def test_ZOOKEEPER_4882_a_follower_whose_log_write_failed_holds_nothing_off_its_disk(tmp_path: Path) -> None:
+    """A follower's disk fails once, under the fsync of PROPOSAL 1:1 (/a); a quorum of
+    the others ACKs it and the leader's COMMIT arrives while that fsync still hangs, so
+    /a is applied in memory and is on no disk. In ZooKeeper the follower then voted and
+    rejoined with 1:1, was DIFFed from there, logged 2:1 after a hole, and lost /a at its
+    next restart. Java's fix: fastForwardDataBase refuses a memory database ahead of
+    the disk, and the database is reloaded from disk.
+
+    The rules, ours: a follower whose sync stage died stops following at once
+    (Learner.run); the term's clean-up reloads from disk instead of fast-forwarding a
+    tree that is ahead of the log (QuorumPeer._clean_up_term,
+    ZKDatabase.fast_forward_data_base), and the dead stage's error does not take the
+    peer out of its loop (_QuorumChain.stop). The next leader then DIFFs /a again, and
+    a restart holds every committed txn.
+    """
+    peer, leader_port = scripted_peer(tmp_path)
+    await peer.start()
+    assert peer.db is not None and peer.db.snap_log is not None
+    snap_log = peer.db.snap_log
+    loop = asyncio.get_running_loop()
+    hanging, release, armed = asyncio.Event(), threading.Event(), threading.Event()
+    real_commit = snap_log.commit
+
+    def fails_once() -> None:
+        if armed.is_set():
+            armed.clear()
+            loop.call_soon_threadsafe(hanging.set)
+            release.wait(10)
+            raise OSError(5, "Input/output error")
+        real_commit()
+
+    snap_log.commit = fails_once  # type: ignore[method-assign]
+    findings: list[str] = []
+
+    async def term_1(reader: Reader, writer: Writer_) -> None:
+        await _register(reader, writer, 1)
+        writer.write(enc(packet(PacketType.DIFF, 0)) + enc(packet(PacketType.NEWLEADER, z(1, 0))))
+        assert (await read_packet(reader)).type == PacketType.ACK
+        writer.write(enc(packet(PacketType.UPTODATE, -1)))
+        assert (await read_packet(reader)).type == PacketType.ACK
+        hung_up = asyncio.Event()
+        tasks = [asyncio.ensure_future(_read_until_hung_up(reader, hung_up)), asyncio.ensure_future(_ping(writer))]
+        try:
+            armed.set()
+            writer.write(enc(_proposal(A)))
+            await asyncio.wait_for(hanging.wait(), 10)  # the follower's fsync of 1:1 hangs
+            writer.write(enc(packet(PacketType.COMMIT, z(1, 1))))  # the others made the quorum
+            await until(lambda: peer.db is not None and peer.db.tree.get_node("/a") is not None, "/a applied", 5)
+            release.set()  # ... and the fsync fails
+            try:
+                await asyncio.wait_for(hung_up.wait(), 3)
+            except TimeoutError:
+                findings.append("the follower kept following with a dead sync stage")
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    reported: list[int] = []
+
+    async def term_2(reader: Reader, writer: Writer_) -> None:
+        ackepoch = await _register(reader, writer, 2)
+        reported.append(ackepoch.zxid)
+        diff = enc(packet(PacketType.DIFF, z(1, 1)))
+        if ackepoch.zxid < z(1, 1):
+            diff += enc(_proposal(A)) + enc(packet(PacketType.COMMIT, z(1, 1)))
+        writer.write(diff + enc(packet(PacketType.NEWLEADER, z(2, 0))))
+        assert (await read_packet(reader)).type == PacketType.ACK
+        writer.write(enc(packet(PacketType.UPTODATE, -1)))
+        assert (await read_packet(reader)).type == PacketType.ACK
+        writer.write(enc(_proposal(B)))
+        async with asyncio.timeout(5):
+            while (qp := await read_packet(reader)).type != PacketType.ACK:
+                pass
+        assert qp.zxid == z(2, 1)
+        writer.write(enc(packet(PacketType.COMMIT, z(2, 1))))
+        await writer.drain()
+        await asyncio.sleep(0.1)
+
+    try:
+        try:
+            await _follow_scripted_leader(peer, leader_port, term_1)
+        except OSError as e:
+            raise AssertionError(f"the disk error took the peer out of its loop: {e!r}") from e
+        assert not findings, findings
+        in_memory, on_disk = _holds(peer), _on_disk(tmp_path)
+        assert "/a" not in in_memory[1], "/a, committed in memory only, outlived the term"
+        assert in_memory == on_disk, "the tree (and the next vote) is not what the disk holds"
+        await _follow_scripted_leader(peer, leader_port, term_2)
+        assert reported == [on_disk[0]]
+    finally:
+        release.set()
+        await peer.stop()
+
+    restarted, _ = scripted_peer(tmp_path)
+    try:
+        await restarted.start()
+        assert restarted.db is not None
+        for path in ("/a", "/b"):
+            assert restarted.db.tree.get_node(path) is not None, f"{path} lost at the restart"
+    finally:
+        await restarted.stop()
 
 
 # --- ZOOKEEPER-1653 ----------------------------------------------------------------------

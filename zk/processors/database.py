@@ -32,13 +32,19 @@ from zk.trace import NULL_TRACER, Tracer
 from zk.watch import ServerWatches
 from zk.watch.manager import AclFilter
 
-__all__ = ["COMMIT_LOG_COUNT", "ZKDatabase"]
+__all__ = ["COMMIT_LOG_COUNT", "MemoryAheadOfDiskError", "ZKDatabase"]
 
 log = logging.getLogger(__name__)
 
 COMMIT_LOG_COUNT = 500
 """How many of the newest committed txns the database keeps in memory for DIFF sync
 (ZKDatabase.commitLogCount, zookeeper.commitLogCount)."""
+
+
+class MemoryAheadOfDiskError(Exception):
+    """The tree holds txns that are on no disk (ZOOKEEPER-4882): this server's log write
+    failed under a txn that was then committed. Not a bug and not a peer's fault: the
+    database must be reloaded from disk. Java raises an IOException with this message."""
 
 
 class ZKDatabase:
@@ -116,13 +122,39 @@ class ZKDatabase:
         )  # fmt: skip
         return result.sessions
 
+    def last_zxid_on_disk(self) -> int:
+        """The newest zxid a restart would find: the newest valid snapshot's or the
+        log's last txn, whichever is later (-1 for none). Blocking.
+        Mirrors: FileTxnSnapLog.getLastLoggedZxid as ZOOKEEPER-4882 made it."""
+        assert self.snap_log is not None
+        newest = self.snap_log.snap_log.find_n_valid_snapshots(1)
+        snapshot_zxid = get_zxid_from_name(newest[0], SNAPSHOT_FILE_PREFIX) if newest else -1
+        return max(snapshot_zxid, self.snap_log.get_last_logged_zxid())
+
     def fast_forward_data_base(self, sessions: dict[int, int]) -> int:
         """Apply every logged txn after the tree's zxid (proposals logged but never
         committed while following): the tree then matches the log, as after a restart.
         Call it only once the sync stage has stopped (ZOOKEEPER-4712). Returns the last
-        zxid. Mirrors: ZKDatabase.fastForwardDataBase (ZOOKEEPER-2845)."""
+        zxid. Mirrors: ZKDatabase.fastForwardDataBase (ZOOKEEPER-2845).
+
+        Raises:
+            MemoryAheadOfDiskError: the tree holds a txn the disk does not
+                (ZOOKEEPER-4882); the caller must reload the database from disk.
+        """
         if self.snap_log is not None:
             before = self.tree.last_processed_zxid
+            # Rule (ZOOKEEPER-4882): the tree may be ahead of the disk only while the
+            # term runs (a COMMIT can arrive before this server's own fsync). At the
+            # term's end, a tree ahead of the disk holds a txn this server never logged
+            # (its log write failed): voting and DIFFing from that zxid would leave a
+            # hole in the log, and a restart would lose the txn. A zxid with counter 0
+            # is the leader's mark for a new epoch (Leader.startZkServer), not a txn:
+            # such a tree holds nothing that was not on disk when the epoch began.
+            on_disk = self.last_zxid_on_disk()
+            if before > on_disk and before & 0xFFFFFFFF != 0:
+                raise MemoryAheadOfDiskError(
+                    f"memory database (zxid: 0x{before:x}) is ahead of disk (zxid: 0x{on_disk:x})"
+                )
             for entry in self.snap_log.txn_log.read(before + 1):
                 if entry.header.zxid > self.tree.last_processed_zxid:
                     self.snap_log.process_transaction(entry.header, self.tree, sessions, entry.txn)

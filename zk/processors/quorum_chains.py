@@ -166,9 +166,19 @@ class _QuorumChain:
 
     async def stop(self) -> None:
         """Stop the sync stage and wait for a running fsync (ZOOKEEPER-4712: nothing may
-        still write the log once the role is over)."""
+        still write the log once the role is over).
+
+        A stage that died on its own (a failed log write) ended the term: the leader's
+        ping loop or the learner saw the task finish and logged why. Its error is not
+        raised again here, where it would take the QuorumPeer out of its loop instead
+        of back to LOOKING, as ZooKeeper's peer goes (ZOOKEEPER-2247, -4882).
+        """
         if self._task is not None:
-            await cancel_and_wait(self._task)
+            if self._task.done():
+                if not self._task.cancelled() and self._task.exception() is not None:
+                    log.info("The sync stage had stopped: %r", self._task.exception())
+            else:
+                await cancel_and_wait(self._task)
         await self.sync.stop()
 
     def _accepted(self) -> None:

@@ -49,6 +49,7 @@ from zk.election import (
 from zk.election.vote import Vote
 from zk.jute.records import ConnectRequest
 from zk.processors import ZKDatabase
+from zk.processors.database import MemoryAheadOfDiskError
 from zk.server import ServerCnxn, ZooKeeperServer
 from zk.server.config import ServerConfig
 from zk.startup.config import ConfigException, QuorumPeerConfig
@@ -425,6 +426,8 @@ class QuorumPeer:
         reloaded from disk, or the next election would vote with a zxid this server
         does not hold and a DIFF from there would skip everything before it
         (ZOOKEEPER-3642; Java's ``zk.shutdown(fullyShutDown)`` clears the database).
+        The same reload replaces a tree that is ahead of the disk, where this server
+        applied a committed txn its own log write had failed under (ZOOKEEPER-4882).
 
         The clean-up is shielded: a SIGTERM that lands meanwhile (typically as the whole
         ensemble stops, the leader's goodbye and our own signal in one loop turn) waits
@@ -450,7 +453,16 @@ class QuorumPeer:
         if reload:
             log.warning("A SNAP sync did not finish: reloading the database from disk (ZOOKEEPER-3642)")
             self.db.sessions = dict(await asyncio.to_thread(self.idle.load_data))
-        last = await asyncio.to_thread(self.db.fast_forward_data_base, dict(self.db.sessions))
+        try:
+            last = await asyncio.to_thread(self.db.fast_forward_data_base, dict(self.db.sessions))
+        except MemoryAheadOfDiskError as e:
+            # Rule (ZOOKEEPER-4882): a tree ahead of the disk (a committed txn whose log
+            # write failed here) is dropped, never carried into the next election. What
+            # the disk lacks, the next leader sends again. Java's ZooKeeperServer.shutdown
+            # clears the database and the next getLastLoggedZxid reloads it.
+            log.error("Failed to update memory database, reloading it from disk: %s", e)
+            self.db.sessions = dict(await asyncio.to_thread(self.idle.load_data))
+            last = self.db.tree.last_processed_zxid
         log.info("Term over: the database is at 0x%x", last)
 
     # --- between the core and the connections ----------------------------------------------
