@@ -320,14 +320,17 @@ def check_acl(acl: list[ACL] | None, perm: int, auth_ids: Iterable[Id], registry
     """
     if not acl:
         return
+    # world:anyone first: nearly every node has it, and the answer does not depend on
+    # the order (ZooKeeper looks for a super id first)
+    for entry in acl:
+        if entry.perms & perm and _is_anyone(entry.id):
+            return
     ids = list(auth_ids)
     if any(i.scheme == SUPER_ID.scheme for i in ids):
         return
     for entry in acl:
         if not entry.perms & perm:
             continue
-        if _is_anyone(entry.id):
-            return
         provider = registry.get(entry.id.scheme)
         if provider is None or entry.id.id is None:
             continue
