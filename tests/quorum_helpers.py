@@ -15,20 +15,24 @@ Ensembles (``zk.lab``), the clients run in a thread (``asyncio.to_thread``):
 * `LoadWriter`: a client creating nodes in a loop while the test crashes members.
 
 Scripted leaders (a real follower or QuorumPeer in this process, a fake leader on a socket):
-`z`, `OPEN_ACL`, `create_entry`, `enc`, `scripted_peer`.
+`z`, `OPEN_ACL`, `create_entry`, `enc`, `scripted_peer`, `follow_scripted_leader`,
+`register_follower`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import struct
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 from kazoo.client import KazooClient
 from kazoo.exceptions import ConnectionLoss, NodeExistsError, SessionExpiredError
 
+from zk.broadcast import Follower, PacketType, packet, read_packet
+from zk.election.vote import Vote
 from zk.jute.codec import Writer
 from zk.jute.records import ACL, CreateTxn, Id, QuorumPacket, TxnHeader
 from zk.lab import Ensemble, ServerProcess, parse_srvr
@@ -48,8 +52,10 @@ __all__ = [
     "create_entry",
     "create_sequential",
     "enc",
+    "follow_scripted_leader",
     "make_leader",
     "read_everywhere",
+    "register_follower",
     "scripted_peer",
     "tree",
     "until",
@@ -355,20 +361,58 @@ def enc(qp: QuorumPacket) -> bytes:
     return w.getvalue()
 
 
-def scripted_peer(tmp_path: Path, cls: type[QuorumPeer] = QuorumPeer) -> tuple[QuorumPeer, int]:
-    """A QuorumPeer of server.2 in a three-member config on free loopback ports, its
-    dataDir `tmp_path` (tickTime 100, initLimit 10, syncLimit 5); and server.1's quorum
-    port, where a test's scripted leader listens."""
+def scripted_peer(
+    tmp_path: Path, cls: type[QuorumPeer] = QuorumPeer, *, server_id: int = 2, tick_time: int = 100, sync_limit: int = 5
+) -> tuple[QuorumPeer, int]:
+    """A QuorumPeer of server.`server_id` in a three-member config on free loopback
+    ports, its dataDir `tmp_path` (initLimit 10); and server.1's quorum port: where a
+    test's scripted leader listens (the default, server.2), or where this peer, as
+    server.1, waits for a scripted learner."""
     ports = free_ports(7)
     props = {
-        "tickTime": "100",
+        "tickTime": str(tick_time),
         "initLimit": "10",
-        "syncLimit": "5",
+        "syncLimit": str(sync_limit),
         "dataDir": str(tmp_path),
         "clientPort": str(ports[0]),
         "clientPortAddress": "127.0.0.1",
         **{f"server.{sid}": f"127.0.0.1:{ports[2 * sid - 1]}:{ports[2 * sid]}" for sid in (1, 2, 3)},
     }
     cfg = QuorumPeerConfig.from_properties(props)
-    cfg.server_id = 2
+    cfg.server_id = server_id
     return cls(cfg), ports[1]
+
+
+async def follow_scripted_leader(
+    peer: QuorumPeer, leader_port: int, script: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+) -> None:
+    """One term of `peer` following a leader that plays `script`, then hangs up."""
+    done = asyncio.Event()
+
+    async def leader(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await script(reader, writer)
+        finally:
+            writer.close()
+            done.set()
+
+    server = await asyncio.start_server(leader, "127.0.0.1", leader_port)
+    try:
+        assert peer.fle is not None
+        peer.fle.current_vote = Vote(1, 0, 1, 0)  # the election chose server.1
+        async with asyncio.timeout(20):
+            await peer.follow(Follower)
+            await done.wait()
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def register_follower(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, epoch: int) -> QuorumPacket:
+    """FOLLOWERINFO → LEADERINFO(epoch) → ACKEPOCH; returns the ACKEPOCH (its zxid is
+    the follower's last zxid, what the leader plans the sync from)."""
+    assert (await read_packet(reader)).type == PacketType.FOLLOWERINFO
+    writer.write(enc(packet(PacketType.LEADERINFO, z(epoch, 0), struct.pack(">i", 0x10000))))
+    ackepoch = await read_packet(reader)
+    assert ackepoch.type == PacketType.ACKEPOCH
+    return ackepoch

@@ -16,16 +16,13 @@ import contextlib
 import struct
 from pathlib import Path
 
-from quorum_helpers import OPEN_ACL, enc, until
+from quorum_helpers import OPEN_ACL, enc, scripted_peer, until
 
 from zk.broadcast import PacketType, packet, read_packet
 from zk.broadcast.packets import encode_learner_info, encode_request
 from zk.election.vote import Vote
 from zk.jute.records import CreateRequest, QuorumPacket, SyncRequest
-from zk.lab.ports import free_ports
 from zk.protocol.constants import OpCode
-from zk.startup.config import QuorumPeerConfig
-from zk.startup.quorum_peer import QuorumPeer
 
 Reader = asyncio.StreamReader
 Writer_ = asyncio.StreamWriter
@@ -33,24 +30,6 @@ Writer_ = asyncio.StreamWriter
 TICK = 200
 SYNC_LIMIT = 10  # two seconds: the follower below sits on an ACK for much less
 SESSION = 0x55
-
-
-def _leader_peer(tmp_path: Path) -> tuple[QuorumPeer, int]:
-    """A QuorumPeer of server.1 in a three-member config, and its quorum port (where
-    the scripted server.2 connects). Server.3 never starts."""
-    ports = free_ports(7)
-    props = {
-        "tickTime": str(TICK),
-        "initLimit": "10",
-        "syncLimit": str(SYNC_LIMIT),
-        "dataDir": str(tmp_path),
-        "clientPort": str(ports[0]),
-        "clientPortAddress": "127.0.0.1",
-        **{f"server.{sid}": f"127.0.0.1:{ports[2 * sid - 1]}:{ports[2 * sid]}" for sid in (1, 2, 3)},
-    }
-    cfg = QuorumPeerConfig.from_properties(props)
-    cfg.server_id = 1
-    return QuorumPeer(cfg), ports[1]
 
 
 async def _connect(port: int) -> tuple[Reader, Writer_]:
@@ -94,7 +73,7 @@ async def test_ZOOKEEPER_1675_a_learners_sync_waits_for_the_outstanding_proposal
     already proposed (and would acknowledge a moment later). Ours: Leader.process_sync
     keeps it in pending_syncs under last_proposed; Leader.try_to_commit sends it.
     """
-    peer, quorum_port = _leader_peer(tmp_path)
+    peer, quorum_port = scripted_peer(tmp_path, server_id=1, tick_time=TICK, sync_limit=SYNC_LIMIT)
     await peer.start()
     assert peer.fle is not None
     peer.fle.current_vote = Vote(1, 0, 1, 0)

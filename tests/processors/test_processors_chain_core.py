@@ -6,8 +6,9 @@ Java method that holds it.
 
 from __future__ import annotations
 
-import dataclasses
 from itertools import count
+
+from chain_helpers import RecordingCnxn
 
 from zk.data import DataTree, ProviderRegistry
 from zk.jute.codec import Record
@@ -20,7 +21,6 @@ from zk.jute.records import (
     GetDataRequest,
     Id,
     MultiTxn,
-    ReplyHeader,
     SetDataRequest,
 )
 from zk.processors import FinalRequestProcessor, PrepRequestProcessor, Request, ZKDatabase
@@ -28,35 +28,9 @@ from zk.protocol.constants import CreateMode, OpCode
 from zk.protocol.errors import Code
 from zk.protocol.messages import MultiRequest, MultiResponse
 from zk.session import SessionTracker
-from zk.watch import WatchedEvent
 
 OPEN = [ACL(31, Id("world", "anyone"))]
 NOW = 1_000_000
-
-
-@dataclasses.dataclass(eq=False)
-class FakeCnxn:
-    """Records what the chain sends, in order."""
-
-    session_id: int
-    session_timeout: int = 30000
-    auth_info: list[Id] = dataclasses.field(default_factory=lambda: [Id("ip", "127.0.0.1")])
-    sent: list[object] = dataclasses.field(default_factory=list)
-
-    def send_response(self, header: ReplyHeader, body: Record | MultiResponse | None) -> None:
-        self.sent.append((header, body))
-
-    def process(self, event: WatchedEvent) -> None:
-        self.sent.append(event)
-
-    def finish_session_init(self, valid: bool) -> None:
-        self.sent.append(("session", valid))
-
-    def send_close_session(self) -> None:
-        self.sent.append("close")
-
-    def __hash__(self) -> int:
-        return id(self)
 
 
 class Chain:
@@ -73,7 +47,7 @@ class Chain:
         self.queued: list[Request] = []
         self.session = self.tracker.create_session(30000, NOW)
         self.tracker.commit_session(self.session, 30000)
-        self.cnxn = FakeCnxn(self.session)
+        self.cnxn = RecordingCnxn(self.session)
 
     def submit(self, op: int, body: Record | MultiRequest | None, cxid: int = 1) -> Request:
         req = Request(self.session, cxid, op, body, self.cnxn, list(self.cnxn.auth_info))

@@ -6,48 +6,23 @@ session's close) and ZOOKEEPER-2247 (a server that cannot write its log keeps se
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from itertools import count
 from pathlib import Path
 
+from chain_helpers import RecordingCnxn
+
 from zk.data import DataTree, ProviderRegistry
 from zk.jute.codec import Record
-from zk.jute.records import ACL, CloseSessionTxn, CreateRequest, ErrorTxn, Id, ReplyHeader
+from zk.jute.records import ACL, CloseSessionTxn, CreateRequest, ErrorTxn, Id
 from zk.processors import FinalRequestProcessor, PrepRequestProcessor, Request, StandaloneChain, ZKDatabase
 from zk.protocol.constants import CreateMode, OpCode
 from zk.protocol.errors import Code
-from zk.protocol.messages import MultiResponse
 from zk.server import ServerConfig, ZooKeeperServer
 from zk.session import SessionTracker
 from zk.storage import FileTxnSnapLog
-from zk.watch import WatchedEvent
 
 OPEN = [ACL(31, Id("world", "anyone"))]
 NOW = 1_000_000
-
-
-@dataclasses.dataclass(eq=False)
-class RecordingCnxn:
-    """Records the replies the chain sends."""
-
-    session_id: int
-    auth_info: list[Id] = dataclasses.field(default_factory=lambda: [Id("ip", "127.0.0.1")])
-    replies: list[ReplyHeader] = dataclasses.field(default_factory=list)
-
-    def send_response(self, header: ReplyHeader, body: Record | MultiResponse | None) -> None:
-        self.replies.append(header)
-
-    def process(self, event: WatchedEvent) -> None:
-        pass
-
-    def finish_session_init(self, valid: bool) -> None:
-        pass
-
-    def send_close_session(self) -> None:
-        pass
-
-    def __hash__(self) -> int:
-        return id(self)
 
 
 # --- ZOOKEEPER-1208 ----------------------------------------------------------------------

@@ -16,13 +16,11 @@ import time
 from pathlib import Path
 
 import pytest
+from quorum_helpers import scripted_peer
 
 from zk import lab
 from zk.lab import ServerProcess
-from zk.lab.ports import free_ports
 from zk.server import ZooKeeperServer
-from zk.startup.config import QuorumPeerConfig
-from zk.startup.quorum_peer import QuorumPeer
 
 PROMPT = 3.0  # seconds from SIGTERM to exit; the lab's grace before SIGKILL is 10
 TICK = 200
@@ -56,26 +54,10 @@ async def test_a_whole_ensemble_stopped_at_once_exits_within_3_s(round_: int) ->
         assert not slow, f"(seconds, status) of the members that did not exit promptly: {slow}"
 
 
-def _peer(tmp_path: Path) -> QuorumPeer:
-    ports = free_ports(7)
-    props = {
-        "tickTime": str(TICK),
-        "initLimit": "10",
-        "syncLimit": "5",
-        "dataDir": str(tmp_path),
-        "clientPort": str(ports[0]),
-        "clientPortAddress": "127.0.0.1",
-        **{f"server.{sid}": f"127.0.0.1:{ports[2 * sid - 1]}:{ports[2 * sid]}" for sid in (1, 2, 3)},
-    }
-    cfg = QuorumPeerConfig.from_properties(props)
-    cfg.server_id = 2
-    return QuorumPeer(cfg)
-
-
 async def test_a_cancel_that_lands_while_a_term_ends_is_raised_after_the_clean_up(tmp_path: Path) -> None:
     """The race, made exact: cancel the QuorumPeer while its term's server is waiting
     for its own cancelled sync task (``with suppress(CancelledError): await task``)."""
-    peer = _peer(tmp_path)
+    peer, _ = scripted_peer(tmp_path, tick_time=TICK)
     await peer.start()
     try:
         assert peer.db is not None

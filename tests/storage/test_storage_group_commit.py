@@ -8,12 +8,12 @@ records when each reply is sent.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import threading
 from itertools import count
 from pathlib import Path
 
 import pytest
+from chain_helpers import RecordingCnxn
 
 from zk.data import DataTree, ProviderRegistry
 from zk.jute.codec import Record
@@ -23,33 +23,18 @@ from zk.protocol.constants import OpCode
 from zk.protocol.messages import MultiResponse
 from zk.session import SessionTracker
 from zk.storage import FileTxnLog, FileTxnSnapLog
-from zk.watch import WatchedEvent
 
 OPEN = [ACL(31, Id("world", "anyone"))]
 events: list[tuple[str, object]] = []
 lock = threading.Lock()
 
 
-@dataclasses.dataclass(eq=False)
-class RecordingCnxn:
-    session_id: int
-    auth_info: list[Id] = dataclasses.field(default_factory=list)
+class ReplyRecordingCnxn(RecordingCnxn):
+    """Puts each reply on the shared timeline, beside the commits."""
 
     def send_response(self, header: ReplyHeader, body: Record | MultiResponse | None) -> None:
         with lock:
             events.append(("reply", header.zxid))
-
-    def process(self, event: WatchedEvent) -> None:
-        pass
-
-    def finish_session_init(self, valid: bool) -> None:
-        pass
-
-    def send_close_session(self) -> None:
-        pass
-
-    def __hash__(self) -> int:
-        return id(self)
 
 
 @pytest.fixture
@@ -87,7 +72,7 @@ def _chain(data_dir: Path, snap_count: int = 100_000) -> tuple[StandaloneChain, 
 async def _creates(chain: StandaloneChain, tracker: SessionTracker, n: int, rounds: int = 1) -> list[Request]:
     sid = tracker.create_session(30000, 0)
     tracker.commit_session(sid, 30000)
-    cnxn = RecordingCnxn(sid)
+    cnxn = ReplyRecordingCnxn(sid)
     requests = []
     for r in range(rounds):
         for i in range(n):

@@ -12,10 +12,10 @@ after its zxid) must give the tree the server had: `tree_dump` equal, Stat for S
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
+from chain_helpers import RecordingCnxn
 from storage_helpers import OPEN, SESSION, DataDir, session, tree_dump
 
 from zk.data import DataTree
@@ -26,9 +26,7 @@ from zk.jute.records import (
     CreateSessionTxn,
     CreateTxn,
     DeleteTxn,
-    Id,
     MultiTxn,
-    ReplyHeader,
     Txn,
     TxnHeader,
 )
@@ -275,7 +273,7 @@ async def test_ZOOKEEPER_582_a_snapshot_without_logs_sets_the_epoch_and_the_next
         assert zks.db.tree.last_processed_zxid == snap_zxid
         sid = zks.session_tracker.create_session(30000, 0)
         zks.session_tracker.commit_session(sid, 30000)
-        cnxn = _Cnxn(sid)
+        cnxn = RecordingCnxn(sid)
         zks.chain.submit(Request(sid, 1, OpCode.create, CreateRequest("/new", b"", OPEN, 0), cnxn))
         async with asyncio.timeout(5):
             while not cnxn.replies:
@@ -288,28 +286,6 @@ async def test_ZOOKEEPER_582_a_snapshot_without_logs_sets_the_epoch_and_the_next
     tree, _, snapshot = _restored_dir(tmp_path)
     assert snapshot == f"snapshot.{snap_zxid:x}"
     assert tree.get_node("/old") is not None and tree.get_node("/new") is not None, "a restart lost the write"
-
-
-@dataclasses.dataclass(eq=False)
-class _Cnxn:
-    session_id: int
-    auth_info: list[Id] = dataclasses.field(default_factory=list)
-    replies: list[ReplyHeader] = dataclasses.field(default_factory=list)
-
-    def send_response(self, header: ReplyHeader, body: object) -> None:
-        self.replies.append(header)
-
-    def process(self, event: object) -> None:
-        pass
-
-    def finish_session_init(self, valid: bool) -> None:
-        pass
-
-    def send_close_session(self) -> None:
-        pass
-
-    def __hash__(self) -> int:
-        return id(self)
 
 
 def _restored_dir(data_dir: Path) -> tuple[DataTree, dict[int, int], str | None]:

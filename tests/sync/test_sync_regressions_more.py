@@ -22,18 +22,14 @@ test_sync_partial_snap.py); a fake leader on server.1's quorum port plays the pa
 from __future__ import annotations
 
 import asyncio
-import struct
 import threading
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from quorum_helpers import create_entry, enc, scripted_peer, z
+from quorum_helpers import create_entry, enc, follow_scripted_leader, register_follower, scripted_peer, z
 
-from zk.broadcast import Follower, PacketType, packet, read_packet
+from zk.broadcast import PacketType, packet, read_packet
 from zk.broadcast.packets import encode_txn
 from zk.data import DataTree
-from zk.election.vote import Vote
-from zk.jute.records import QuorumPacket
 from zk.processors import ZKDatabase
 from zk.server import ZooKeeperServer
 from zk.startup.quorum_peer import QuorumPeer
@@ -42,38 +38,6 @@ from zk.sync import serialize_wire_snapshot
 
 Reader = asyncio.StreamReader
 Writer_ = asyncio.StreamWriter
-
-
-async def _follow_scripted_leader(
-    peer: QuorumPeer, leader_port: int, script: Callable[[Reader, Writer_], Awaitable[None]]
-) -> None:
-    """One term of `peer` following a leader that plays `script`, then hangs up."""
-    done = asyncio.Event()
-
-    async def leader(reader: Reader, writer: Writer_) -> None:
-        try:
-            await script(reader, writer)
-        finally:
-            writer.close()
-            done.set()
-
-    server = await asyncio.start_server(leader, "127.0.0.1", leader_port)
-    try:
-        assert peer.fle is not None
-        peer.fle.current_vote = Vote(1, 0, 1, 0)  # the election chose server.1
-        async with asyncio.timeout(20):
-            await peer.follow(Follower)
-            await done.wait()
-    finally:
-        server.close()
-
-
-async def _register(reader: Reader, writer: Writer_, epoch: int) -> QuorumPacket:
-    assert (await read_packet(reader)).type == PacketType.FOLLOWERINFO
-    writer.write(enc(packet(PacketType.LEADERINFO, z(epoch, 0), struct.pack(">i", 0x10000))))
-    ackepoch = await read_packet(reader)
-    assert ackepoch.type == PacketType.ACKEPOCH
-    return ackepoch
 
 
 def _logged(data_dir: Path) -> list[int]:
@@ -118,7 +82,7 @@ async def _term_ends_during_an_fsync(tmp_path: Path, cls: type[QuorumPeer]) -> t
     snap_log.commit = slow_commit  # type: ignore[method-assign]
 
     async def script(reader: Reader, writer: Writer_) -> None:
-        await _register(reader, writer, 1)
+        await register_follower(reader, writer, 1)
         writer.write(enc(packet(PacketType.DIFF, 0)) + enc(packet(PacketType.NEWLEADER, z(1, 0))))
         assert (await read_packet(reader)).type == PacketType.ACK
         writer.write(enc(packet(PacketType.UPTODATE, -1)))
@@ -131,7 +95,7 @@ async def _term_ends_during_an_fsync(tmp_path: Path, cls: type[QuorumPeer]) -> t
         # the leader goes away while the follower's sync stage is in its fsync
 
     try:
-        await _follow_scripted_leader(peer, leader_port, script)
+        await follow_scripted_leader(peer, leader_port, script)
         tree_zxid = peer.db.tree.last_processed_zxid
         logged_at_end = _logged(tmp_path)
         await asyncio.sleep(0.8)  # longer than the slow fsync: whatever was still running has run
@@ -176,7 +140,7 @@ async def test_ZOOKEEPER_2832_a_snap_older_than_a_logged_txn_removes_it_from_the
     peer, leader_port = scripted_peer(tmp_path)
 
     async def script(reader: Reader, writer: Writer_) -> None:
-        ackepoch = await _register(reader, writer, 4)
+        ackepoch = await register_follower(reader, writer, 4)
         assert ackepoch.zxid == z(2, 1)  # B votes with its uncommitted txn
         tree = DataTree()
         for e in (create_entry(z(1, 1), "/a"), create_entry(z(1, 2), "/b")):
@@ -198,7 +162,7 @@ async def test_ZOOKEEPER_2832_a_snap_older_than_a_logged_txn_removes_it_from_the
     try:
         await peer.start()
         assert peer.db is not None and peer.db.tree.get_node("/uncommitted") is not None
-        await _follow_scripted_leader(peer, leader_port, script)
+        await follow_scripted_leader(peer, leader_port, script)
         assert peer.db.tree.get_node("/uncommitted") is None  # in memory: the leader's tree
         assert peer.db.tree.get_node("/new") is not None
     finally:

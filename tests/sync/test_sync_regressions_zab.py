@@ -7,18 +7,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import struct
 import threading
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from quorum_helpers import OPEN_ACL, create_entry, enc, scripted_peer, until, z
+from quorum_helpers import (
+    OPEN_ACL,
+    create_entry,
+    enc,
+    follow_scripted_leader,
+    register_follower,
+    scripted_peer,
+    until,
+    z,
+)
 
-from zk.broadcast import Follower, PacketType, packet, read_packet
+from zk.broadcast import PacketType, packet, read_packet
 from zk.broadcast.packets import encode_txn
 from zk.data import DataTree
-from zk.election.vote import Vote
 from zk.jute.records import CloseSessionTxn, CreateSessionTxn, CreateTxn, QuorumPacket, TxnHeader
 from zk.processors import ZKDatabase
 from zk.protocol.constants import OpCode
@@ -31,41 +37,6 @@ from zk.sync import serialize_wire_snapshot
 Reader = asyncio.StreamReader
 Writer_ = asyncio.StreamWriter
 SESSION = 0x55
-
-
-async def _follow_scripted_leader(
-    peer: QuorumPeer, leader_port: int, script: Callable[[Reader, Writer_], Awaitable[None]]
-) -> None:
-    """One term of `peer` following a leader that plays `script`, then hangs up."""
-    done = asyncio.Event()
-
-    async def leader(reader: Reader, writer: Writer_) -> None:
-        try:
-            await script(reader, writer)
-        finally:
-            writer.close()
-            done.set()
-
-    server = await asyncio.start_server(leader, "127.0.0.1", leader_port)
-    try:
-        assert peer.fle is not None
-        peer.fle.current_vote = Vote(1, 0, 1, 0)  # the election chose server.1
-        async with asyncio.timeout(20):
-            await peer.follow(Follower)
-            await done.wait()
-    finally:
-        server.close()
-        await server.wait_closed()
-
-
-async def _register(reader: Reader, writer: Writer_, epoch: int) -> QuorumPacket:
-    """FOLLOWERINFO → LEADERINFO(epoch) → ACKEPOCH; returns the ACKEPOCH (its zxid is
-    the follower's last zxid, what the leader plans the sync from)."""
-    assert (await read_packet(reader)).type == PacketType.FOLLOWERINFO
-    writer.write(enc(packet(PacketType.LEADERINFO, z(epoch, 0), struct.pack(">i", 0x10000))))
-    ackepoch = await read_packet(reader)
-    assert ackepoch.type == PacketType.ACKEPOCH
-    return ackepoch
 
 
 def _logged(data_dir: Path) -> list[int]:
@@ -111,7 +82,7 @@ async def test_ZOOKEEPER_2355_a_follower_cut_off_inside_a_diff_reports_only_what
     peer, leader_port = scripted_peer(tmp_path)
 
     async def cut_inside_the_proposal(reader: Reader, writer: Writer_) -> None:
-        ackepoch = await _register(reader, writer, 2)
+        ackepoch = await register_follower(reader, writer, 2)
         assert ackepoch.zxid == z(1, 2)
         whole = enc(_proposal(CLOSE))
         writer.write(enc(packet(PacketType.DIFF, z(1, 3))) + whole[: len(whole) // 2])
@@ -121,7 +92,7 @@ async def test_ZOOKEEPER_2355_a_follower_cut_off_inside_a_diff_reports_only_what
     reported: list[int] = []
 
     async def diff_again(reader: Reader, writer: Writer_) -> None:
-        ackepoch = await _register(reader, writer, 3)
+        ackepoch = await register_follower(reader, writer, 3)
         reported.append(ackepoch.zxid)
         writer.write(
             enc(packet(PacketType.DIFF, z(1, 3)))
@@ -137,9 +108,9 @@ async def test_ZOOKEEPER_2355_a_follower_cut_off_inside_a_diff_reports_only_what
     try:
         await peer.start()
         assert peer.db is not None and peer.db.tree.get_node("/e") is not None
-        await _follow_scripted_leader(peer, leader_port, cut_inside_the_proposal)  # the broken read ends the term
+        await follow_scripted_leader(peer, leader_port, cut_inside_the_proposal)  # the broken read ends the term
         assert peer.db.tree.last_processed_zxid == z(1, 2), "the follower claims the DIFF's zxid"
-        await _follow_scripted_leader(peer, leader_port, diff_again)
+        await follow_scripted_leader(peer, leader_port, diff_again)
         assert reported == [z(1, 2)]
         assert peer.db.tree.get_node("/e") is None, "the ephemeral of a closed session outlives it"
     finally:
@@ -163,7 +134,7 @@ async def test_ZOOKEEPER_4394_a_commit_between_newleader_and_uptodate_is_applied
     applied_in_term: list[bool] = []
 
     async def script(reader: Reader, writer: Writer_) -> None:
-        await _register(reader, writer, 2)
+        await register_follower(reader, writer, 2)
         if first == "DIFF":
             writer.write(
                 enc(packet(PacketType.DIFF, z(1, 2)))
@@ -196,7 +167,7 @@ async def test_ZOOKEEPER_4394_a_commit_between_newleader_and_uptodate_is_applied
     try:
         await peer.start()
         assert peer.db is not None
-        await _follow_scripted_leader(peer, leader_port, script)
+        await follow_scripted_leader(peer, leader_port, script)
         assert acks[0] == z(2, 0)  # UPTODATE's ACK first, then the proposal's
         assert peer.db.tree.get_node("/a") is not None
         assert applied_in_term, "the COMMIT after NEWLEADER was lost: /b was not applied while following"
@@ -287,7 +258,7 @@ async def test_ZOOKEEPER_4882_a_follower_whose_log_write_failed_holds_nothing_of
     findings: list[str] = []
 
     async def term_1(reader: Reader, writer: Writer_) -> None:
-        await _register(reader, writer, 1)
+        await register_follower(reader, writer, 1)
         writer.write(enc(packet(PacketType.DIFF, 0)) + enc(packet(PacketType.NEWLEADER, z(1, 0))))
         assert (await read_packet(reader)).type == PacketType.ACK
         writer.write(enc(packet(PacketType.UPTODATE, -1)))
@@ -313,7 +284,7 @@ async def test_ZOOKEEPER_4882_a_follower_whose_log_write_failed_holds_nothing_of
     reported: list[int] = []
 
     async def term_2(reader: Reader, writer: Writer_) -> None:
-        ackepoch = await _register(reader, writer, 2)
+        ackepoch = await register_follower(reader, writer, 2)
         reported.append(ackepoch.zxid)
         diff = enc(packet(PacketType.DIFF, z(1, 1)))
         if ackepoch.zxid < z(1, 1):
@@ -333,14 +304,14 @@ async def test_ZOOKEEPER_4882_a_follower_whose_log_write_failed_holds_nothing_of
 
     try:
         try:
-            await _follow_scripted_leader(peer, leader_port, term_1)
+            await follow_scripted_leader(peer, leader_port, term_1)
         except OSError as e:
             raise AssertionError(f"the disk error took the peer out of its loop: {e!r}") from e
         assert not findings, findings
         in_memory, on_disk = _holds(peer), _on_disk(tmp_path)
         assert "/a" not in in_memory[1], "/a, committed in memory only, outlived the term"
         assert in_memory == on_disk, "the tree (and the next vote) is not what the disk holds"
-        await _follow_scripted_leader(peer, leader_port, term_2)
+        await follow_scripted_leader(peer, leader_port, term_2)
         assert reported == [on_disk[0]]
     finally:
         release.set()

@@ -129,6 +129,22 @@ def _make_process(
     )
 
 
+def _standalone_process(
+    kind: ServerKind,
+    root: Path,
+    name: str,
+    config: Mapping[str, CfgValue],
+    trace: bool,
+    jvm_flags: Sequence[str],
+    extended_types: bool,
+) -> ServerProcess:
+    """One standalone server on a free port, its trace timed from now."""
+    return _make_process(
+        kind, root, name, free_port(), config=config, trace=trace, trace_origin=time.monotonic_ns(),
+        jvm_flags=jvm_flags, extended_types=extended_types,
+    )  # fmt: skip
+
+
 def _new_root(parent: Path | None, kind: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"zk-lab-{kind}-", dir=parent))
 
@@ -208,19 +224,7 @@ async def server(
     _check_kind(kind, jvm_flags)
 
     def make(lab_root: Path) -> list[ServerProcess]:
-        return [
-            _make_process(
-                kind,
-                lab_root,
-                name,
-                free_port(),
-                config={**(config or {}), **cfg},
-                trace=trace,
-                trace_origin=time.monotonic_ns(),
-                jvm_flags=jvm_flags,
-                extended_types=extended_types,
-            )
-        ]
+        return [_standalone_process(kind, lab_root, name, {**(config or {}), **cfg}, trace, jvm_flags, extended_types)]
 
     async with _running(_new_root(root, kind), make, ready_timeout, keep) as servers:
         yield servers[0]
@@ -577,17 +581,7 @@ def start_server_sync(
     _check_kind(kind, jvm_flags)
     lab_root = _new_root(root, kind)
     try:
-        s = _make_process(
-            kind,
-            lab_root,
-            name,
-            free_port(),
-            config={**(config or {}), **cfg},
-            trace=trace,
-            trace_origin=time.monotonic_ns(),
-            jvm_flags=jvm_flags,
-            extended_types=extended_types,
-        )
+        s = _standalone_process(kind, lab_root, name, {**(config or {}), **cfg}, trace, jvm_flags, extended_types)
     except BaseException:
         if not keep:
             shutil.rmtree(lab_root, ignore_errors=True)
