@@ -65,11 +65,11 @@ class ReferenceCountedACLCache:
             raise KeyError(f"Failed to fetch acls for {index}")
         return list(acls)
 
-    def add_usage(self, index: int) -> None:
-        """One more node holds ``index``. Unknown indexes are ignored, as in Java."""
+    def add_usage(self, index: int, count: int = 1) -> None:
+        """``count`` more nodes hold ``index``. Unknown indexes are ignored, as in Java."""
         if index == OPEN_UNSAFE_ACL_ID or index not in self.long_key_map:
             return
-        self.reference_counter[index] = self.reference_counter.get(index, 0) + 1
+        self.reference_counter[index] = self.reference_counter.get(index, 0) + count
 
     def remove_usage(self, index: int) -> None:
         """One node less holds ``index``; the list goes when none does."""

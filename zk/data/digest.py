@@ -30,13 +30,15 @@ from collections.abc import ItemsView, Iterator
 from zk.data.node import DataNode
 from zk.jute.records import StatPersisted
 
-__all__ = ["DIGEST_VERSION", "NodeHashMap", "calculate_digest", "signed64"]
+__all__ = ["DIGEST_VERSION", "STAT_DIGEST", "ZOOKEEPER_NODE_SUBTREE", "NodeHashMap", "calculate_digest", "signed64"]
 
 # Bumped whenever the method or its fields change (DigestCalculator.DIGEST_VERSION).
 DIGEST_VERSION = 2
 
 ZOOKEEPER_NODE_SUBTREE = "/zookeeper/"
-_STAT = struct.Struct(">qqqqqiiiq")  # 5 longs, 3 ints, 1 long: 60 bytes
+# czxid mzxid pzxid ctime mtime: long, version cversion aversion: int, ephemeralOwner:
+# long; 60 bytes. Not StatPersisted's order: pzxid comes third.
+STAT_DIGEST = struct.Struct(">qqqqqiiiq")
 _MASK64 = (1 << 64) - 1
 
 
@@ -56,7 +58,7 @@ def calculate_digest(path: str, data: bytes | None, stat: StatPersisted) -> int:
     if data is not None:
         crc = zlib.crc32(data, crc)
     s = stat
-    block = _STAT.pack(s.czxid, s.mzxid, s.pzxid, s.ctime, s.mtime, s.version, s.cversion, s.aversion,
+    block = STAT_DIGEST.pack(s.czxid, s.mzxid, s.pzxid, s.ctime, s.mtime, s.version, s.cversion, s.aversion,
                        s.ephemeralOwner)  # fmt: skip
     return zlib.crc32(block, crc)
 
@@ -102,6 +104,13 @@ class NodeHashMap:
 
     def post_change(self, path: str, node: DataNode) -> None:
         self._add(path, node)
+
+    def adopt(self, nodes: dict[str, DataNode], digest: int) -> None:
+        """Take over a map built elsewhere (a snapshot's decoder), whose nodes carry
+        their digests and whose ``digest`` is their sum. The map must be empty."""
+        assert not self._nodes, "adopt replaces an empty map only"
+        self._nodes = nodes
+        self._digest = digest
 
     def clear(self) -> None:
         self._nodes.clear()

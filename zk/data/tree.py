@@ -48,6 +48,7 @@ from zk.data.acl_cache import OPEN_UNSAFE_ACL_ID, ReferenceCountedACLCache
 from zk.data.digest import DIGEST_VERSION, NodeHashMap
 from zk.data.ephemeral import CONTAINER_EPHEMERAL_OWNER, EphemeralType
 from zk.data.node import DataNode, create_stat
+from zk.data.snapshot_nodes import decode_nodes
 from zk.jute.codec import Reader, Record, Writer
 from zk.jute.records import (
     ACL,
@@ -613,6 +614,11 @@ class DataTree:
     def deserialize(self, r: Reader) -> None:
         """Replace the whole tree with a snapshot's.
 
+        The nodes go through :func:`~zk.data.snapshot_nodes.decode_nodes` first, which
+        takes every plainly well-formed one in a single pass; this method's own loop,
+        the general reader, takes whatever it left (the ``/`` that ends the nodes, and
+        anything odd, on which it raises).
+
         Raises:
             ValueError: a node's parent is missing (a damaged snapshot).
 
@@ -623,38 +629,45 @@ class DataTree:
         self._ephemerals.clear()
         self._containers.clear()
         self._ttls.clear()
-        # The loop runs once per node of a snapshot (a million, for a big tree): names are
-        # bound locally and the ephemeral bookkeeping is skipped for the common owner 0.
+        fast = decode_nodes(r.data, r.offset, r.max_buffer)
+        self.nodes.adopt(fast.nodes, fast.digest)
+        for index, count in fast.acl_usage.items():
+            self.acl_cache.add_usage(index, count)
+        for owned, owner in fast.owners:
+            self._add_owned(owned, owner)
+        r.offset = fast.offset
         read_ustring, read_buffer, read_long = r.read_ustring, r.read_buffer, r.read_long
-        decode_stat, put, get = StatPersisted.decode, self.nodes.put, self.nodes.get
-        add_usage = self.acl_cache.add_usage
         path = read_ustring()
         while path != "/":
             if path is None:
                 raise ValueError("Invalid Datatree, a null path")
-            node = DataNode(read_buffer(), read_long(), decode_stat(r))
-            put(path, node)
-            add_usage(node.acl)
+            node = DataNode(read_buffer(), read_long(), StatPersisted.decode(r))
+            self.nodes.put(path, node)
+            self.acl_cache.add_usage(node.acl)
             slash = path.rfind("/")
             if slash != -1:
-                parent = get(path[:slash])
+                parent = self.nodes.get(path[:slash])
                 if parent is None:
                     raise ValueError(f"Invalid Datatree, unable to find parent {path[:slash]} of path {path}")
                 parent.children.add(path[slash + 1 :])
-                owner = node.stat.ephemeralOwner
-                if owner != 0:
-                    kind = EphemeralType.get(owner, self.extended_types_enabled)
-                    if kind is EphemeralType.CONTAINER:
-                        self._containers.add(path)
-                    elif kind is EphemeralType.TTL:
-                        self._ttls.add(path)
-                    else:
-                        self._ephemerals.setdefault(owner, set()).add(path)
+                if node.stat.ephemeralOwner != 0:
+                    self._add_owned(path, node.stat.ephemeralOwner)
             path = read_ustring()
         if "" not in self.nodes:
             raise ValueError("Invalid Datatree, no root node")
         self.nodes.put_without_digest("/", self.nodes[""])
         self.acl_cache.purge_unused()
+
+    def _add_owned(self, path: str, owner: int) -> None:
+        """Index a loaded node whose ephemeralOwner is not 0: container, TTL node, or
+        a session's ephemeral."""
+        kind = EphemeralType.get(owner, self.extended_types_enabled)
+        if kind is EphemeralType.CONTAINER:
+            self._containers.add(path)
+        elif kind is EphemeralType.TTL:
+            self._ttls.add(path)
+        else:
+            self._ephemerals.setdefault(owner, set()).add(path)
 
 
 def _path(path: str | None) -> str:

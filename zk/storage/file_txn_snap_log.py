@@ -30,10 +30,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from zk.data import DataTree
@@ -48,7 +49,7 @@ from zk.storage.snap_format import serialize_snapshot
 from zk.storage.util import VERSION_DIR, is_log_file_name, is_snapshot_file_name, zxid_str
 from zk.trace import NULL_TRACER, Tracer
 
-__all__ = ["EMPTY_SNAPSHOT_WARNING", "DatadirException", "FileTxnSnapLog", "RestoreResult"]
+__all__ = ["EMPTY_SNAPSHOT_WARNING", "DatadirException", "FileTxnSnapLog", "RestoreResult", "gc_paused"]
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,25 @@ class RestoreResult:
     txns_loaded: int
     repairs: list[str]
     skipped_snapshots: list[str]
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside: for loading a tree.
+
+    Loading allocates a few objects per node (the node, its stat, its set of children)
+    and frees almost none, and CPython runs a full collection each time the heap has
+    grown by a quarter: over a load of 200 000 nodes, re-traversing the growing tree
+    cost about a third of the time. What a load builds has no cycles to collect; the
+    collector starts again afterwards (unless it was already off on entry).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class FileTxnSnapLog:
@@ -140,6 +160,10 @@ class FileTxnSnapLog:
 
         Mirrors: FileTxnSnapLog.restore.
         """
+        with gc_paused():
+            return self._restore(make_tree)
+
+    def _restore(self, make_tree: Callable[[], DataTree]) -> RestoreResult:
         try:
             loaded = self.snap_log.deserialize(make_tree)
         except OSError as e:

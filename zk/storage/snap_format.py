@@ -32,13 +32,15 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import operator
+import struct
 import zlib
 from collections.abc import Iterator, Mapping
 
 from zk.data import DataTree
 from zk.data.digest import DIGEST_VERSION
 from zk.jute.codec import JuteError, Reader, Writer
-from zk.jute.records import FileHeader
+from zk.jute.records import FileHeader, StatPersisted
 
 __all__ = [
     "DBID",
@@ -57,6 +59,9 @@ SNAP_MAGIC = int.from_bytes(b"ZKSN", "big")  # 0x5a4b534e
 VERSION = 2
 DBID = -1
 _SEAL_PATH = b"\x00\x00\x00\x01/"  # writeString("/"): what a whole snapshot ends with
+_INT = struct.Struct(">i")
+_ACL_STAT = struct.Struct(">qqqqqiiiqq")  # a node's acl long, then its StatPersisted
+_stat_fields = operator.attrgetter(*(name for name, _ in StatPersisted.FIELDS))
 
 
 class SnapshotError(ValueError):
@@ -121,16 +126,25 @@ def serialize_snapshot(
     tree.acl_cache.serialize(w)
     stack = [""]
     written = 0
+    buf, pack_int, pack_acl_stat = w.buf, _INT.pack, _ACL_STAT.pack
     while stack:
         path = stack.pop()
         node = tree.nodes.get(path)
         if node is None:
             continue
-        w.write_ustring(path)
-        w.write_buffer(node.data)
-        w.write_long(node.acl)
-        node.stat.encode(w)
-        stack.extend(f"{path}/{c}" for c in sorted(node.children, reverse=True))
+        # w.write_ustring(path), write_buffer(data), write_long(acl), stat.encode(w),
+        # with two precompiled structs: this runs once per node of the tree.
+        raw, data = path.encode("utf-8"), node.data
+        buf += pack_int(len(raw))
+        buf += raw
+        if data is None:
+            buf += pack_int(-1)
+        else:
+            buf += pack_int(len(data))
+            buf += data
+        buf += pack_acl_stat(node.acl, *_stat_fields(node.stat))
+        if node.children:  # most nodes are leaves
+            stack.extend(f"{path}/{c}" for c in sorted(node.children, reverse=True))
         written += 1
         if written % slice_nodes == 0:
             yield out(w)  # the tree may change before the next slice

@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import struct
 from collections.abc import Iterable
 
 from zk.jute.codec import JuteError, Reader, Record, Writer
 from zk.jute.records import (
+    ACL,
     CloseSessionTxn,
     CreateContainerTxn,
     CreateSessionTxn,
@@ -161,6 +163,10 @@ def deserialize_txn(data: bytes, max_buffer: int) -> TxnLogEntry:
 
     Mirrors: SerializeUtils.deserializeTxn.
     """
+    if len(data) >= _HEADER.size and _HEADER.unpack_from(data)[4] in _CREATES:
+        entry = _decode_create(data, max_buffer)
+        if entry is not None:
+            return entry
     r = Reader(data, max_buffer)
     header = TxnHeader.decode(r)
     cls = TXN_RECORDS.get(header.type)
@@ -185,3 +191,89 @@ def deserialize_txn(data: bytes, max_buffer: int) -> TxnLogEntry:
             raise
     digest = TxnDigest.decode(r) if r.remaining >= 12 else None
     return TxnLogEntry(header, txn, digest)
+
+
+# --- the fast path for creates ------------------------------------------------------------
+# A log is mostly creates, and a restart decodes every one after the snapshot. The
+# general decoder reads a CreateTxn field by field through the record plan; here a
+# few structs read it whole, and the ACL list, which is nearly always one of a handful
+# (world:anyone), is decoded once per distinct byte string::
+#
+#   | clientId long | cxid int | zxid long | time long | type int |         TxnHeader
+#   | path ustring | data buffer | acl vector<ACL> | ephemeral boolean |    CreateTxn
+#   | parentCVersion int | (version int | treeDigest long)? |              TxnDigest?
+#
+# Anything it does not expect (a length out of range, bytes cut short, a path that is
+# not UTF-8, an old CreateTxnV0) makes it answer None, and the general decoder reads
+# the entry: it alone raises, so both read a file the same way (a test compares them).
+
+_HEADER = struct.Struct(">qiqqi")  # TxnHeader: 32 bytes
+_INT = struct.Struct(">i")
+_FLAG_CVERSION = struct.Struct(">?i")  # ephemeral, parentCVersion
+_DIGEST = struct.Struct(">iq")  # TxnDigest
+_CREATES = (OpCode.create, OpCode.create2)
+_ACL_CACHE_LIMIT = 64  # distinct ACL lists remembered; past it, the rest are decoded each time
+_acl_cache: dict[bytes, tuple[ACL, ...]] = {}
+
+
+def _decode_create(data: bytes, max_buffer: int) -> TxnLogEntry | None:
+    """A create's entry, or None to leave it to the general decoder."""
+    unpack_int = _INT.unpack_from
+    end = len(data)
+    header = TxnHeader(*_HEADER.unpack_from(data))
+    at = _HEADER.size
+    fields: list[bytes | None] = []
+    for _ in range(2):  # path, data
+        if at + 4 > end:
+            return None
+        (n,) = unpack_int(data, at)
+        at += 4
+        if n == -1:
+            fields.append(None)
+            continue
+        if n < 0 or n > max_buffer or at + n > end:
+            return None
+        fields.append(data[at : at + n])
+        at += n
+    raw_path, body = fields
+    if raw_path is None:
+        return None
+    try:
+        path = raw_path.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    # The ACL vector: walk its lengths to find its end, then look its bytes up.
+    acl_at = at
+    if at + 4 > end:
+        return None
+    (count,) = unpack_int(data, at)
+    at += 4
+    if count < 0 or count > max_buffer:
+        return None  # a null list (-1) is rare: the general decoder reads it
+    for _ in range(count):
+        at += 4  # perms
+        for _ in range(2):  # scheme, id
+            if at + 4 > end:
+                return None
+            (n,) = unpack_int(data, at)
+            at += 4 + max(n, 0)
+            if n < -1 or n > max_buffer or at > end:
+                return None
+    if at + _FLAG_CVERSION.size > end:
+        return None
+    raw_acl = data[acl_at:at]
+    acls = _acl_cache.get(raw_acl)
+    if acls is None:
+        r = Reader(raw_acl[4:], max_buffer)
+        try:
+            acls = tuple(ACL.decode(r) for _ in range(count))
+        except JuteError:
+            return None
+        if len(_acl_cache) < _ACL_CACHE_LIMIT:
+            _acl_cache[raw_acl] = acls
+    ephemeral, parent_cversion = _FLAG_CVERSION.unpack_from(data, at)
+    if data[at] > 1:
+        return None  # a boolean byte that is neither 0 nor 1: leave it to the general reader
+    at += _FLAG_CVERSION.size
+    digest = TxnDigest(*_DIGEST.unpack_from(data, at)) if end - at >= _DIGEST.size else None
+    return TxnLogEntry(header, CreateTxn(path, body, list(acls), ephemeral, parent_cversion), digest)
