@@ -104,6 +104,9 @@ def _agreed(peers: list[QuorumPeer]) -> int | None:
 
 
 async def test_ZOOKEEPER_2930_an_election_does_not_wait_for_connects_to_unreachable_members(tmp_path: Path) -> None:
+    """Two of five server lines point at addresses that never answer a SYN; in ZooKeeper a
+    blocking connect to one stalled the election. Ours: QuorumCnxManager.connect_one starts
+    each connect as its own task, bounded by cnxTimeout."""
     with _blackholes(4) as blackhole:
         peers = _peers(tmp_path, blackhole)
         loop = asyncio.get_running_loop()

@@ -146,6 +146,8 @@ async def test_a_wiped_follower_is_brought_up_by_SNAP(ens: Ensemble) -> None:
 async def test_ZOOKEEPER_1154_an_old_leader_with_an_uncommitted_proposal_is_brought_down_by_TRUNC(
     ens: Ensemble,
 ) -> None:
+    """An old leader that logged a proposal no quorum saw rejoins: it must be truncated (TRUNC), never sent a DIFF
+    that would keep the txn on it alone. Ours: zk.sync.plan.plan_sync, with real processes."""
     old, zxid = await _propose_unseen(ens, "/sync/zk-1154", step_down=False)
     new = await ens.wait_for_leader()
     assert new is not old
@@ -162,6 +164,8 @@ async def test_ZOOKEEPER_1154_an_old_leader_with_an_uncommitted_proposal_is_brou
 
 
 async def test_ZOOKEEPER_2845_a_leader_that_steps_down_is_truncated_not_diffed(ens: Ensemble) -> None:
+    """A leader that steps down keeps txns the new quorum skipped unless it is truncated when it rejoins; in
+    ZooKeeper a node then existed only on that server. Ours: plan_sync and ZKDatabase.fast_forward_data_base."""
     old, zxid = await _propose_unseen(ens, "/sync/zk-2845", step_down=True)
     new = await ens.wait_for_leader()
     assert new is not old

@@ -177,6 +177,8 @@ async def diff_run(tmp_path: Path) -> AsyncIterator[tuple[list[tuple[Any, ...]],
 async def test_ZOOKEEPER_3911_4646_proposals_are_fsynced_before_the_newleader_ack(
     diff_run: tuple[list[tuple[Any, ...]], Follower],
 ) -> None:
+    """During a DIFF the follower must have fsynced the synced proposals before it ACKs NEWLEADER; ZooKeeper
+    ACKed first and a quorum crash lost committed txns. Ours: zk.sync.learner_sync.sync_with_leader."""
     timeline, _ = diff_run
     assert index(timeline, ("fsync", z(1, 2))) < index(timeline, ("send", "ACK", z(2, 0)))
 
@@ -184,6 +186,8 @@ async def test_ZOOKEEPER_3911_4646_proposals_are_fsynced_before_the_newleader_ac
 async def test_ZOOKEEPER_4643_current_epoch_is_written_after_the_txns_are_persisted(
     diff_run: tuple[list[tuple[Any, ...]], Follower],
 ) -> None:
+    """The currentEpoch file is written only after the synced txns are on disk; in ZooKeeper a crash in between
+    made a follower look up to date and committed txns were truncated. Ours: sync_with_leader."""
     timeline, _ = diff_run
     assert index(timeline, ("fsync", z(1, 2))) < index(timeline, ("currentEpoch", 2))
 
@@ -191,6 +195,8 @@ async def test_ZOOKEEPER_4643_current_epoch_is_written_after_the_txns_are_persis
 async def test_ZOOKEEPER_1264_current_epoch_is_written_on_newleader_before_its_ack(
     diff_run: tuple[list[tuple[Any, ...]], Follower],
 ) -> None:
+    """Zab 1.0: currentEpoch is set on NEWLEADER, before its ACK (not on UPTODATE), and acceptedEpoch before
+    ACKEPOCH; otherwise epochs can go backwards after crashes. Ours: register_with_leader and sync_with_leader."""
     timeline, _ = diff_run
     # set on NEWLEADER (before its ACK), not on UPTODATE
     assert index(timeline, ("currentEpoch", 2)) < index(timeline, ("send", "ACK", z(2, 0)))
@@ -200,6 +206,8 @@ async def test_ZOOKEEPER_1264_current_epoch_is_written_on_newleader_before_its_a
 async def test_ZOOKEEPER_4685_proposal_acks_come_after_the_newleader_ack(
     diff_run: tuple[list[tuple[Any, ...]], Follower],
 ) -> None:
+    """A follower ACKs the proposals of the sync phase only after its NEWLEADER ACK; ZooKeeper's leader shut down
+    when a proposal's ACK came first. Ours: sync_with_leader."""
     timeline, _ = diff_run
     acks = [e[2] for e in timeline if e[:2] == ("send", "ACK")]
     assert acks[0] == z(2, 0)  # NEWLEADER's ACK first
@@ -226,6 +234,8 @@ async def snap_script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 
 
 async def test_ZOOKEEPER_3104_snap_is_persisted_before_the_newleader_ack(tmp_path: Path) -> None:
+    """After a SNAP the snapshot is on disk before the NEWLEADER ACK; ZooKeeper ACKed earlier and a crash lost the
+    synced data. Ours: sync_with_leader."""
     timeline, follower = await run_follower(tmp_path, snap_script)
     assert index(timeline, ("snapshot", z(1, 1))) < index(timeline, ("send", "ACK", z(2, 0)))
     assert (tmp_path / "version-2" / "snapshot.100000001").exists()
@@ -245,6 +255,9 @@ async def test_a_leader_with_a_lower_epoch_is_refused(tmp_path: Path) -> None:
 
 
 async def test_ZOOKEEPER_4925_a_hole_in_the_proposals_is_refused(tmp_path: Path) -> None:
+    """A proposal that does not follow the last one (a hole) ends the sync; a follower that took it could later
+    lead and spread the hole. Ours: Learner.check_continuity."""
+
     async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await handshake(reader, writer, 2)
         for qp in [

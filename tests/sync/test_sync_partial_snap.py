@@ -28,6 +28,8 @@ SNAP_ZXID = 1 << 32 | 5
 
 
 async def test_ZOOKEEPER_3642_a_snap_cut_off_before_newleader_is_dropped(tmp_path: Path) -> None:
+    """A leader dies after SNAP but before NEWLEADER: the snapshot is on no disk, so the learner must not keep its
+    zxid, or a later DIFF skips everything before it. Ours: QuorumPeer's end of term reloads from disk."""
     peer, leader_port = scripted_peer(tmp_path)
     served = asyncio.Event()
 

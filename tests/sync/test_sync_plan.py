@@ -31,6 +31,8 @@ def test_lagging_learner_gets_a_diff_of_what_it_lacks() -> None:
 
 def test_ZOOKEEPER_1154_old_leader_with_an_uncommitted_tail_is_truncated_never_diffed() -> None:
     # A logged 1:11 alone and crashed; the others elected B, which has 1:10 as its last.
+    """A learner whose log runs past the leader's history is truncated to it (TRUNC), never DIFFed from its own
+    zxid. Ours: zk.sync.plan.plan_sync."""
     plan = plan_sync(z(1, 11), z(1, 10), COMMITTED)
     assert plan.kind is SyncKind.TRUNC
     assert plan.zxid == z(1, 10)  # cut right after the last committed txn (not before: -1156)
@@ -40,6 +42,8 @@ def test_ZOOKEEPER_1154_old_leader_with_an_uncommitted_tail_is_truncated_never_d
 def test_ZOOKEEPER_1154_after_new_epoch_txns_a_truncate_cannot_cross_epochs() -> None:
     # B went on in epoch 2; A's 1:11 is not in B's history and a TRUNC may not cross
     # the epoch boundary: A gets a snapshot, never a DIFF on top of 1:11.
+    """When the leader has txns of a newer epoch past the learner's fork, a TRUNC cannot cross the epoch
+    boundary: the learner gets a snapshot. Ours: plan_sync."""
     committed = [*COMMITTED, z(2, 1), z(2, 2)]
     plan = plan_sync(z(1, 11), z(2, 2), committed)
     assert plan.kind is SyncKind.SNAP
@@ -79,6 +83,8 @@ def test_learner_older_than_the_committed_log_is_diffed_from_the_txn_log() -> No
 
 
 def test_ZOOKEEPER_2418_a_gap_between_txn_log_and_committed_log_means_snapshot() -> None:
+    """A DIFF built from the on-disk log and the committed log could skip txns lying between the two; a gap means
+    a snapshot. Ours: plan_sync."""
     committed = COMMITTED[7:]  # 1:8 .. 1:10
     txn_log = [z(1, 3), z(1, 4), z(1, 5)]  # the disk stops at 1:5: 1:6, 1:7 are nowhere
     plan = plan_sync(z(1, 3), z(1, 10), committed, txn_log)
@@ -93,6 +99,8 @@ def test_empty_committed_log_uses_the_last_processed_zxid() -> None:
 
 def test_ZOOKEEPER_4352_a_new_empty_server_never_gets_a_bare_diff() -> None:
     # a newly added server at zxid 0, the leader's committed log starting later
+    """A new, empty server must never be sent a bare DIFF (it missed part of the data in ZooKeeper when
+    minCommittedLog was 0). Ours: plan_sync."""
     plan = plan_sync(0, z(1, 10), COMMITTED[2:])
     assert plan.kind is SyncKind.SNAP
 

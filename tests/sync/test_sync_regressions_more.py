@@ -106,6 +106,8 @@ async def _term_ends_during_an_fsync(tmp_path: Path, cls: type[QuorumPeer]) -> t
 
 
 async def test_ZOOKEEPER_4712_the_sync_stage_stops_before_the_database_is_fast_forwarded(tmp_path: Path) -> None:
+    """At the end of a term the sync stage stops (its running fsync finishes) before the database is fast-forwarded
+    from the log; in ZooKeeper the two raced. Ours: QuorumPeer's end of term and the chain's stop."""
     tree_zxid, logged_at_end, logged_later = await _term_ends_during_an_fsync(tmp_path, QuorumPeer)
     assert logged_later == logged_at_end, "the log grew after the term was over"
     assert logged_at_end, "the batch in its fsync was finished, not cut"
@@ -114,6 +116,8 @@ async def test_ZOOKEEPER_4712_the_sync_stage_stops_before_the_database_is_fast_f
 
 
 async def test_ZOOKEEPER_4712_the_check_catches_the_buggy_order(tmp_path: Path) -> None:
+    """The same scenario with the buggy order (fast-forward while the sync stage still runs) is caught by the
+    check the previous test relies on."""
     tree_zxid, _, logged_later = await _term_ends_during_an_fsync(tmp_path, FastForwardBeforeStop)
     assert logged_later and tree_zxid < logged_later[-1]  # what the test above refuses
 
@@ -136,6 +140,8 @@ def _follower_with_an_uncommitted_txn(data_dir: Path) -> None:
 
 
 async def test_ZOOKEEPER_2832_a_snap_older_than_a_logged_txn_removes_it_from_the_log(tmp_path: Path) -> None:
+    """A SNAP named older than a txn this learner logged must remove that txn from its log, or it survives a
+    restart on this server alone. Ours: cut_history_past in zk.sync.learner_sync."""
     _follower_with_an_uncommitted_txn(tmp_path)
     peer, leader_port = scripted_peer(tmp_path)
 

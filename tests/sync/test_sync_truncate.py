@@ -29,6 +29,8 @@ def _db(path: Path) -> ZKDatabase:
 
 
 def test_ZOOKEEPER_1549_truncate_removes_a_dirty_snapshot(tmp_path: Path) -> None:
+    """A snapshot that holds an uncommitted txn is removed by a TRUNC below it; otherwise the discarded txn comes
+    back at the next restart. Ours: ZKDatabase.truncate_log."""
     db = _db(tmp_path)
     db.take_snapshot({})  # snapshot.0
     assert db.snap_log is not None
