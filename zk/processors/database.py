@@ -104,17 +104,14 @@ class ZKDatabase:
         if self.snap_log is None:
             self.initialized = True
             return {}
-        result = self.snap_log.restore(make_tree)
+        # The PlayBackListener: the replayed txns become the committed log (the deque
+        # keeps the newest COMMIT_LOG_COUNT), in the same pass as the replay.
+        self.committed_log.clear()
+        result = self.snap_log.restore(make_tree, self.committed_log.append)
         self.tree = result.tree
         self.restored = result
         self.initialized = True
         self.sessions = dict(result.sessions)
-        # The PlayBackListener's work: the replayed txns become the committed log.
-        first = get_zxid_from_name(result.snapshot, SNAPSHOT_FILE_PREFIX) + 1 if result.snapshot else 0
-        self.committed_log.clear()
-        self.committed_log.extend(
-            e for e in self.snap_log.txn_log.read(first) if e.header.zxid <= self.tree.last_processed_zxid
-        )
         log.info(
             "Loaded %s and %d txns: last zxid 0x%x%s",
             result.snapshot or "no snapshot", result.txns_loaded, self.tree.last_processed_zxid,

@@ -46,7 +46,7 @@ from zk.storage.file_txn_log import FileTxnLog, LogCorruptError
 from zk.storage.log_format import PREALLOC_SIZE
 from zk.storage.restore import follows
 from zk.storage.snap_format import serialize_snapshot
-from zk.storage.util import VERSION_DIR, is_log_file_name, is_snapshot_file_name, zxid_str
+from zk.storage.util import VERSION_DIR, TxnLogEntry, is_log_file_name, is_snapshot_file_name, zxid_str
 from zk.trace import NULL_TRACER, Tracer
 
 __all__ = ["EMPTY_SNAPSHOT_WARNING", "DatadirException", "FileTxnSnapLog", "RestoreResult", "gc_paused"]
@@ -149,8 +149,11 @@ class FileTxnSnapLog:
 
     # --- restore -----------------------------------------------------------------------
 
-    def restore(self, make_tree: Callable[[], DataTree]) -> RestoreResult:
-        """Load the newest valid snapshot and replay the log after it.
+    def restore(
+        self, make_tree: Callable[[], DataTree], on_txn: Callable[[TxnLogEntry], None] | None = None
+    ) -> RestoreResult:
+        """Load the newest valid snapshot and replay the log after it; `on_txn` sees each
+        replayed txn (Java's PlayBackListener: ZKDatabase keeps them as its committed log).
 
         Raises:
             DatadirException: logs without any snapshot (and not trusted), or snapshots
@@ -161,9 +164,11 @@ class FileTxnSnapLog:
         Mirrors: FileTxnSnapLog.restore.
         """
         with gc_paused():
-            return self._restore(make_tree)
+            return self._restore(make_tree, on_txn)
 
-    def _restore(self, make_tree: Callable[[], DataTree]) -> RestoreResult:
+    def _restore(
+        self, make_tree: Callable[[], DataTree], on_txn: Callable[[TxnLogEntry], None] | None
+    ) -> RestoreResult:
         try:
             loaded = self.snap_log.deserialize(make_tree)
         except OSError as e:
@@ -179,10 +184,12 @@ class FileTxnSnapLog:
             log.warning("%sThis should only be allowed during upgrading.", EMPTY_SNAPSHOT_WARNING)
         else:
             tree, sessions, snapshot = loaded.tree, dict(loaded.info.sessions), loaded.name
-        loaded_txns, repairs = self.fast_forward_from_edits(tree, sessions)
+        loaded_txns, repairs = self.fast_forward_from_edits(tree, sessions, on_txn)
         return RestoreResult(tree, sessions, snapshot, loaded_txns, repairs, skipped)
 
-    def fast_forward_from_edits(self, tree: DataTree, sessions: dict[int, int]) -> tuple[int, list[str]]:
+    def fast_forward_from_edits(
+        self, tree: DataTree, sessions: dict[int, int], on_txn: Callable[[TxnLogEntry], None] | None = None
+    ) -> tuple[int, list[str]]:
         """Replay every logged txn after the tree's zxid; returns (count, repairs).
 
         Mirrors: FileTxnSnapLog.fastForwardFromEdits.
@@ -204,6 +211,8 @@ class FileTxnSnapLog:
             else:
                 highest = zxid
             self.process_transaction(entry.header, tree, sessions, entry.txn)
+            if on_txn is not None:
+                on_txn(entry)
             loaded += 1
         self.txn_log.last_zxid_seen = max(self.txn_log.last_zxid_seen, highest)
         log.info("%d txns loaded in %d ms", loaded, (time.monotonic() - start) * 1000)
