@@ -70,6 +70,7 @@ class ServerCnxn(asyncio.Protocol):
         self.established_ms = 0
         self.cnxn_stats = ConnectionStats()  # cons: last op, latencies (ServerCnxn's fields)
         self._out = bytearray()
+        self._out_packets = 0  # replies and events in _out, for the trace
         self._head: bytearray | None = bytearray()  # until the first 4 bytes are in
         self._flush_scheduled = False
         self._reading_paused_by = set[str]()
@@ -227,15 +228,22 @@ class ServerCnxn(asyncio.Protocol):
         self.packets_sent += 1
         self.zks.stats.packets_sent += 1  # the server's total (ServerCnxn.packetSent)
         self._out += data
+        self._out_packets += 1
         if not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
+        """Write every packet queued in this turn of the event loop at once: the replies
+        of a batch leave in one write (NIOServerCnxn writes its queue when writable)."""
         self._flush_scheduled = False
         if self._out and self.transport is not None and not self.transport.is_closing():
             self.transport.write(bytes(self._out))
+            if self.tracer.enabled:
+                self.tracer.emit("server.packet.flushed", session=self.session_id, packets=self._out_packets,
+                                 bytes=len(self._out))  # fmt: skip
         self._out.clear()
+        self._out_packets = 0
 
     def close(self, reason: str) -> None:
         if self.closing:
