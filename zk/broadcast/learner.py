@@ -281,16 +281,13 @@ class Learner:
             for task in self.server.chain.tasks:
                 task.add_done_callback(self._sync_stage_stopped)
             assert self.reader is not None
-            deadline = ReadDeadline(self.read_timeout)  # syncLimit ticks, from NEWLEADER on
-            try:
+            async with ReadDeadline(self.read_timeout) as deadline:  # syncLimit ticks, from NEWLEADER on
                 while True:
                     qp = await deadline.read(self.reader, self.peer.max_buffer)
                     if self.sync_error is not None:
                         break  # not even a COMMIT that was on its way: see _sync_stage_stopped
                     self.process_packet(qp)
                     await self.flush()
-            finally:
-                deadline.close()
         except (QuorumWireError, ValueError, OSError, asyncio.IncompleteReadError, TimeoutError) as e:
             # OSError: a ConnectionError, or this server's disk failing during the sync
             # (Java's followLeader catches every Exception and goes back to LOOKING)

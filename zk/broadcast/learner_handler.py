@@ -193,14 +193,11 @@ class LearnerHandler:
             if self.tracer.enabled:
                 self.tracer.emit("broadcast.learner.synced", sid=self.sid, type=self.learner_type)
 
-            deadline = ReadDeadline(self._read_timeout)
-            try:
+            async with ReadDeadline(self._read_timeout) as deadline:
                 while True:
                     qp = await deadline.read(self.reader, peer.max_buffer)
                     self.packets_received += 1
                     self._process(qp)
-            finally:
-                deadline.close()
         except (QuorumWireError, ValueError) as e:
             log.error("Closing the connection of learner %d (%s): %s", self.sid, self.remote, e)
         except (asyncio.IncompleteReadError, ConnectionError, TimeoutError) as e:

@@ -151,21 +151,32 @@ async def read_packet(reader: asyncio.StreamReader, max_buffer: int = DEFAULT_MA
 
 class ReadDeadline:
     """A read timeout for a connection read packet after packet, as Java's SO_TIMEOUT on
-    a quorum socket: if no packet arrives for `timeout` seconds, `read` raises
-    TimeoutError. One timer per quiet period instead of an ``asyncio.timeout`` around
-    every read (a timer made and cancelled per packet, which showed in the leader's
-    profile). Create it in the task that reads; `close` it when done.
+    a quorum socket: ``async with ReadDeadline(t) as deadline`` around the reading loop,
+    ``await deadline.read(reader)`` for each packet, and the block raises TimeoutError
+    once no packet has come for `t` seconds, wherever the loop is waiting then (a read,
+    or a drain towards a peer that stopped reading). One timer per quiet period instead
+    of an ``asyncio.timeout`` around every read (a timer made and cancelled per packet,
+    which showed in the leader's profile).
     """
 
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
         self.expired = False
+
+    async def __aenter__(self) -> ReadDeadline:
         self._loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         assert task is not None, "a ReadDeadline belongs to the task that reads"
         self._task = task
         self._last = self._loop.time()
-        self._handle = self._loop.call_at(self._last + timeout, self._check)
+        self._handle = self._loop.call_at(self._last + self.timeout, self._check)
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        self._handle.cancel()
+        # our cancel, and nobody else's: the silence is the error (asyncio.timeout's rule)
+        if exc_type is asyncio.CancelledError and self.expired and self._task.uncancel() == 0:
+            raise TimeoutError(f"no packet within {self.timeout:g} s") from exc
 
     def _check(self) -> None:
         due = self._last + self.timeout
@@ -176,18 +187,10 @@ class ReadDeadline:
         self._task.cancel()
 
     async def read(self, reader: asyncio.StreamReader, max_buffer: int = DEFAULT_MAX_BUFFER) -> QuorumPacket:
-        """The next packet; TimeoutError if none came within `timeout` of the last."""
-        try:
-            qp = await read_packet(reader, max_buffer)
-        except asyncio.CancelledError:
-            if self.expired and self._task.uncancel() == 0:
-                raise TimeoutError(f"no packet within {self.timeout:g} s") from None
-            raise
+        """The next packet; each one received moves the deadline."""
+        qp = await read_packet(reader, max_buffer)
         self._last = self._loop.time()
         return qp
-
-    def close(self) -> None:
-        self._handle.cancel()
 
 
 async def _read_buffer_body(reader: asyncio.StreamReader, length: int, max_buffer: int, what: str) -> bytes | None:
