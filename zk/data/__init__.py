@@ -12,12 +12,14 @@ Chapter 4 of the book, and a pure core: no IO, no clock (times arrive in txn hea
   the auth providers (ip, digest with its super digest) in a ProviderRegistry.
 - :mod:`zk.data.acl_cache`: ReferenceCountedACLCache, ACL lists stored once by index.
 - :mod:`zk.data.containers`: which container and TTL nodes are due for deletion.
+- :mod:`zk.data.quotas`: the quota nodes' StatsTrack strings, the PathTrie of quota'd
+  paths, and the limit check Prep makes with ``zookeeper.enforceQuota``.
 
-Stat and ACL themselves are the jute records of :mod:`zk.jute.records`. Quotas:
-``/zookeeper/quota`` exists but is neither accounted nor enforced yet.
+Stat and ACL themselves are the jute records of :mod:`zk.jute.records`.
 
 Mirrors: org.apache.zookeeper.server.DataTree, DataNode, EphemeralType,
-ReferenceCountedACLCache, ContainerManager; org.apache.zookeeper.common.PathUtils;
+ReferenceCountedACLCache, ContainerManager; org.apache.zookeeper.Quotas, StatsTrack;
+org.apache.zookeeper.common.PathUtils and PathTrie;
 org.apache.zookeeper.server.auth; org.apache.zookeeper.data.Stat and ACL.
 """
 
@@ -41,6 +43,7 @@ from zk.data.containers import get_candidates
 from zk.data.ephemeral import CONTAINER_EPHEMERAL_OWNER, TTL_MAX_VALUE, EphemeralType
 from zk.data.node import DataNode, create_stat
 from zk.data.paths import basename, parent_of, sequential_name, validate_path
+from zk.data.quotas import PathTrie, QuotaExceeded, StatsTrack, check_limits, limit_path, stat_path
 from zk.data.tree import (
     CONFIG_NODE,
     PROC_ZOOKEEPER,
@@ -69,17 +72,23 @@ __all__ = [
     "DigestAuthenticationProvider",
     "EphemeralType",
     "IPAuthenticationProvider",
+    "PathTrie",
     "ProcessTxnResult",
     "ProviderRegistry",
+    "QuotaExceeded",
     "ReferenceCountedACLCache",
+    "StatsTrack",
     "WatchTrigger",
     "basename",
     "check_acl",
+    "check_limits",
     "create_stat",
     "fix_up_acl",
     "generate_digest",
     "get_candidates",
+    "limit_path",
     "parent_of",
     "sequential_name",
+    "stat_path",
     "validate_path",
 ]

@@ -26,13 +26,18 @@ Watches: Java's tree calls its watch managers directly. zk.watch comes after zk.
 this book, so instead each result lists the watches it must trigger (``watch_events``),
 in Java's order, and the processors fire them.
 
-Quotas: ``/zookeeper/quota`` exists, but quota accounting (the ``zookeeper_stats``
-nodes and the path trie of limits) and enforcement are not built yet.
+Quotas: a client sets one by creating ``/zookeeper/quota/<path>/zookeeper_limits`` and
+``.../zookeeper_stats`` (see :mod:`zk.data.quotas`). The tree keeps the quota'd paths in
+a PathTrie and, as nodes are created, deleted and written under them, rewrites the stats
+node's data in place: not a transaction, so its Stat (mzxid, version) never moves, and
+not part of the digest, which leaves out all of ``/zookeeper/``. A snapshot's tree
+recounts every quota when it is loaded (``setupQuota``). Enforcement is Prep's.
 
-Mirrors: org.apache.zookeeper.server.DataTree. We differ where noted: no
-tree digest (``zookeeper.digest.enabled``), children and ephemerals listed sorted
-rather than in hash order, and a damaged multi is refused whole before it changes
-anything (Java applies its sub-txns until the bad one and logs the rest away).
+Mirrors: org.apache.zookeeper.server.DataTree. We differ where noted: children and
+ephemerals listed sorted rather than in hash order, a damaged multi is refused whole
+before it changes anything (Java applies its sub-txns until the bad one and logs the
+rest away), and quota stats that do not parse are logged and left alone (Java's
+exception stops the server).
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from zk.data.acl_cache import OPEN_UNSAFE_ACL_ID, ReferenceCountedACLCache
 from zk.data.digest import DIGEST_VERSION, NodeHashMap
 from zk.data.ephemeral import CONTAINER_EPHEMERAL_OWNER, EphemeralType
 from zk.data.node import DataNode, create_stat
+from zk.data.quotas import LIMIT_NODE, QUOTA_ZOOKEEPER, STAT_NODE, PathTrie, StatsTrack, stat_path, trim_quota_path
 from zk.data.snapshot_nodes import decode_nodes
 from zk.jute.codec import Reader, Record, Writer
 from zk.jute.records import (
@@ -86,7 +92,6 @@ __all__ = [
 ]
 
 PROC_ZOOKEEPER = "/zookeeper"
-QUOTA_ZOOKEEPER = "/zookeeper/quota"
 CONFIG_NODE = "/zookeeper/config"
 
 _EMPTY_STAT = StatPersisted(0, 0, 0, 0, 0, 0, 0, 0, 0)
@@ -170,6 +175,11 @@ class DataTree:
         self._ephemerals: dict[int, set[str]] = {}
         self._containers: set[str] = set()
         self._ttls: set[str] = set()
+        # The paths with a quota (a zookeeper_limits node), for get_max_prefix_with_quota.
+        self.p_trie = PathTrie()
+        # Bytes the stats nodes grew by as the tree rewrote them: Java's running
+        # nodeDataSize never counts those writes, so approximate_data_size leaves them out.
+        self._quota_size_drift = 0
         root = DataNode(b"", OPEN_UNSAFE_ACL_ID, _EMPTY_STAT)
         self.nodes.put("", root)
         self.nodes.put_without_digest("/", root)
@@ -270,8 +280,10 @@ class DataTree:
         return sum(len(paths) for paths in self._ephemerals.values())
 
     def approximate_data_size(self) -> int:
-        """Paths plus data, in bytes. Mirrors: DataTree.approximateDataSize."""
-        return sum(_node_size(p, n.data) for p, n in self.nodes.items())
+        """Paths plus data, in bytes, as Java's running ``nodeDataSize`` counts them
+        (which misses the tree's own writes to quota stats nodes).
+        Mirrors: DataTree.approximateDataSize and nodeDataSize."""
+        return sum(_node_size(p, n.data) for p, n in self.nodes.items()) - self._quota_size_drift
 
     # --- writes -----------------------------------------------------------------------
 
@@ -325,6 +337,17 @@ class DataTree:
             self._ttls.add(path)
         elif ephemeral_owner != 0:
             self._ephemerals.setdefault(ephemeral_owner, set()).add(path)
+        if parent_name.startswith(QUOTA_ZOOKEEPER):  # a prefix test, as Java's
+            quota_of = trim_quota_path(parent_name)
+            # Java's pTrie.addPath("") throws (after the node is in); we skip it: no
+            # quota is kept on the root anyway.
+            if child_name == LIMIT_NODE and quota_of:
+                self.p_trie.add_path(quota_of)
+            if child_name == STAT_NODE:
+                self._update_quota_for_path(quota_of)
+        prefix = self.get_max_prefix_with_quota(path)
+        if prefix is not None:
+            self.update_quota_stat(prefix, 0 if data is None else len(data), 1)
         if self.tracer.enabled:
             self.tracer.emit("data.node.created", path=path, zxid=zxid, kind=kind.value)
         if events is not None:
@@ -365,6 +388,12 @@ class DataTree:
             self._ttls.discard(path)
         elif owner != 0 and owner in self._ephemerals:
             self._ephemerals[owner].discard(path)
+        # Java tests "/zookeeper" here, "/zookeeper/quota" in createNode.
+        if parent_name.startswith(PROC_ZOOKEEPER) and child_name == LIMIT_NODE and trim_quota_path(parent_name):
+            self.p_trie.delete_path(trim_quota_path(parent_name))
+        prefix = self.get_max_prefix_with_quota(path)
+        if prefix is not None:
+            self.update_quota_stat(prefix, -(0 if node.data is None else len(node.data)), -1)
         if self.tracer.enabled:
             self.tracer.emit("data.node.deleted", path=path, zxid=zxid)
         if events is not None:
@@ -385,10 +414,14 @@ class DataTree:
         Raises NoNodeException. Mirrors: DataTree.setData.
         """
         node = self._node(path)
+        last_data = node.data
         self.nodes.pre_change(path, node)
         node.data = data
         node.stat = node.stat.replace(mtime=time, mzxid=zxid, version=version)
         self.nodes.post_change(path, node)
+        prefix = self.get_max_prefix_with_quota(path)
+        if prefix is not None:  # even when the size is the same: the stats are rewritten
+            self.update_quota_stat(prefix, len(data or b"") - len(last_data or b""), 0)
         if self.tracer.enabled:
             self.tracer.emit("data.node.changed", path=path, zxid=zxid, version=version)
         if events is not None:
@@ -449,6 +482,84 @@ class DataTree:
             # Already gone: Java logs "Ignoring NoNodeException" and goes on.
             with contextlib.suppress(NoNodeException):
                 self.delete_node(path, zxid, events)
+
+    # --- quotas -----------------------------------------------------------------------
+
+    def get_max_prefix_with_quota(self, path: str) -> str | None:
+        """The quota ``path`` counts against: the deepest quota'd path at or above it, or
+        None (never the root). Mirrors: DataTree.getMaxPrefixWithQuota."""
+        prefix = self.p_trie.find_max_prefix(path)
+        return None if prefix in ("/", "") else prefix
+
+    def update_quota_stat(self, prefix: str, bytes_diff: int, count_diff: int) -> None:
+        """Add to the count and bytes of ``prefix``'s stats node, in place (no txn, no
+        Stat change). Mirrors: DataTree.updateQuotaStat.
+
+        We differ on stats data that does not parse (a client wrote it): Java's
+        exception escapes the txn and stops the server; we log it and leave the node.
+        """
+        path = stat_path(prefix)
+        node = self.nodes.get(path)
+        if node is None:  # a limits node without its stats node (yet)
+            log.error("Missing node for stat %s", path)
+            return
+        try:
+            if node.data is None:  # Java: a NullPointerException
+                raise ValueError("null data")
+            stats = StatsTrack(node.data)
+        except ValueError as e:
+            log.error("Cannot update the quota stats of %s, its data %r does not parse: %s", prefix, node.data, e)
+            return
+        stats.count += count_diff
+        stats.bytes += bytes_diff
+        self._write_quota_stats(prefix, path, node, stats)
+
+    def _update_quota_for_path(self, path: str) -> None:
+        """Count the subtree of ``path`` (itself included) into its stats node.
+        Mirrors: DataTree.updateQuotaForPath and getCounts."""
+        count = size = 0
+        stack = [path]
+        while stack:  # Java recurses; a deep tree must not exhaust Python's stack
+            at = stack.pop()
+            node = self.nodes.get(at)
+            if node is None:
+                continue
+            count += 1
+            size += 0 if node.data is None else len(node.data)
+            stack.extend(f"{at}/{c}" for c in node.children)
+        stats = StatsTrack()
+        stats.bytes, stats.count = size, count
+        target = stat_path(path)
+        node = self.nodes.get(target)
+        if node is None:
+            log.warning("Missing quota stat node %s", target)
+            return
+        self._write_quota_stats(path, target, node, stats)
+
+    def _write_quota_stats(self, prefix: str, path: str, node: DataNode, stats: StatsTrack) -> None:
+        # Under /zookeeper/, so the digest does not change (NodeHashMap skips those).
+        new = stats.to_bytes()
+        self._quota_size_drift += len(new) - (0 if node.data is None else len(node.data))
+        node.data = new
+        if self.tracer.enabled:
+            self.tracer.emit("data.quota.updated", path=prefix, count=stats.count, bytes=stats.bytes)
+
+    def _setup_quota(self) -> None:
+        """After a snapshot is loaded: every leaf ``zookeeper_limits`` under
+        ``/zookeeper/quota`` puts its path in the trie, with its stats recounted.
+        Mirrors: DataTree.setupQuota and traverseNode."""
+        end = "/" + LIMIT_NODE
+        stack = [QUOTA_ZOOKEEPER] if QUOTA_ZOOKEEPER in self.nodes else []
+        while stack:
+            path = stack.pop()
+            node = self.nodes[path]
+            if node.children:
+                stack.extend(f"{path}/{c}" for c in sorted(node.children, reverse=True))
+            elif path.endswith(end):
+                real = path[len(QUOTA_ZOOKEEPER) : path.index(end)]
+                self._update_quota_for_path(real)
+                if real:  # Java's addPath("") throws, failing the load
+                    self.p_trie.add_path(real)
 
     # --- transactions -----------------------------------------------------------------
 
@@ -622,7 +733,7 @@ class DataTree:
         Raises:
             ValueError: a node's parent is missing (a damaged snapshot).
 
-        Mirrors: DataTree.deserialize (quota stats are not rebuilt).
+        Mirrors: DataTree.deserialize, quotas recounted by setupQuota.
         """
         self.acl_cache.deserialize(r)
         self.nodes.clear()
@@ -656,6 +767,9 @@ class DataTree:
         if "" not in self.nodes:
             raise ValueError("Invalid Datatree, no root node")
         self.nodes.put_without_digest("/", self.nodes[""])
+        self.p_trie.clear()
+        self._quota_size_drift = 0
+        self._setup_quota()
         self.acl_cache.purge_unused()
 
     def _add_owned(self, path: str, owner: int) -> None:

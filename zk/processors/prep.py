@@ -28,6 +28,7 @@ method the server calls as the request arrives, since it never waits on IO.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable
 
@@ -37,9 +38,13 @@ from zk.data import (
     DataTree,
     EphemeralType,
     ProviderRegistry,
+    StatsTrack,
     check_acl,
+    check_limits,
     fix_up_acl,
+    limit_path,
     sequential_name,
+    stat_path,
     validate_path,
 )
 from zk.data.digest import DIGEST_VERSION, calculate_digest, signed64
@@ -81,6 +86,7 @@ from zk.protocol.errors import (
     NodeExistsException,
     NoNodeException,
     NotEmptyException,
+    QuotaExceededException,
     ReconfigDisabledException,
     UnimplementedException,
 )
@@ -88,7 +94,9 @@ from zk.protocol.messages import MultiRequest
 from zk.session import SessionTracker
 from zk.trace import NULL_TRACER, Tracer
 
-__all__ = ["READ_OPS", "PrepRequestProcessor"]
+__all__ = ["READ_OPS", "PrepRequestProcessor", "RateLogger"]
+
+log = logging.getLogger(__name__)
 
 # Requests that only need a session check in Prep (pRequest's last group).
 READ_OPS = frozenset(
@@ -112,6 +120,7 @@ class PrepRequestProcessor:
         elapsed_ms: monotonic time in ms, for the session tracker.
         registry: the auth providers (ACL matching, superDigest).
         extended_types_enabled: TTL nodes are allowed (zookeeper.extendedTypesEnabled).
+        enforce_quota: refuse writes past a hard quota limit (zookeeper.enforceQuota).
 
     Mirrors: org.apache.zookeeper.server.PrepRequestProcessor.
     """
@@ -126,6 +135,7 @@ class PrepRequestProcessor:
         *,
         registry: ProviderRegistry,
         extended_types_enabled: bool = False,
+        enforce_quota: bool = False,
         tracer: Tracer = NULL_TRACER,
     ) -> None:
         self.tree = tree
@@ -135,6 +145,10 @@ class PrepRequestProcessor:
         self.elapsed_ms = elapsed_ms
         self.registry = registry
         self.extended_types_enabled = extended_types_enabled
+        self.enforce_quota = enforce_quota
+        if enforce_quota:
+            log.info("zookeeper.enforceQuota = true, Quota Enforce enables")
+        self.rate_logger = RateLogger(log, elapsed_ms)
         self.tracer = tracer
         self.outstanding_changes: deque[ChangeRecord] = deque()
         self.outstanding_changes_for_path: dict[str, ChangeRecord] = {}
@@ -268,6 +282,48 @@ class PrepRequestProcessor:
     def _check_acl(self, acl: list[ACL] | None, perm: int, auth_info: list[Id]) -> None:
         check_acl(acl, perm, auth_info, self.registry)
 
+    def check_quota(self, path: str, last_data: bytes | None, data: bytes | None, op: int) -> None:
+        """With ``enforce_quota``, fail a create or setData that would pass a hard limit
+        of the quota above ``path``; log (rate-limited, WARN) every limit it passes.
+
+        It reads the limits and stats of the *applied* tree, not the outstanding changes
+        (so a burst of creates can overshoot a hard limit by the writes in flight), and
+        ``last_data`` is the node's data as the change records have it. Limits or stats
+        that do not parse are MARSHALLINGERROR, as Java's generic catch makes them.
+
+        Raises:
+            QuotaExceededException: a hard limit would be passed (its path: the quota's).
+
+        Mirrors: ZooKeeperServer.checkQuota (both overloads).
+        """
+        if not self.enforce_quota:
+            return
+        prefix = self.tree.get_max_prefix_with_quota(path)
+        if prefix is None:
+            return
+        new_bytes = 0 if data is None else len(data)
+        if op == OpCode.create:
+            bytes_diff, count_diff = new_bytes, 1
+        else:
+            assert op == OpCode.setData, f"checkQuota has no rule for op {op}"
+            bytes_diff, count_diff = new_bytes - (0 if last_data is None else len(last_data)), 0
+        limits_node = self.tree.get_node(limit_path(prefix))
+        if limits_node is None:
+            log.error("Missing limit node for quota %s", limit_path(prefix))
+            return
+        limits = _stats_track(limits_node.data)
+        if not ((count_diff != 0 and (limits.count > -1 or limits.count_hard_limit > -1))
+                or (bytes_diff != 0 and (limits.bytes > -1 or limits.byte_hard_limit > -1))):  # fmt: skip
+            return
+        stats_node = self.tree.get_node(stat_path(prefix))
+        if stats_node is None:
+            log.error("Missing node for stat %s", stat_path(prefix))
+            return
+        for passed in check_limits(prefix, limits, _stats_track(stats_node.data), bytes_diff, count_diff):
+            self.rate_logger.rate_limit_log(passed.message)
+            if passed.hard:
+                raise QuotaExceededException(prefix)
+
     def _p_request_2_txn(self, op: int, zxid: int, request: Request, record: object) -> None:
         if request.hdr is None:
             request.hdr = TxnHeader(request.session_id, request.cxid, zxid, self.now_ms(), op)
@@ -308,6 +364,7 @@ class PrepRequestProcessor:
             validate_path(path)
             node = self.get_record_for_path(path)
             self._check_acl(node.acl, Perms.WRITE, request.auth_info)
+            self.check_quota(path, node.data, record.data, OpCode.setData)
             assert node.stat is not None
             new_version = _check_and_inc_version(node.stat.version, record.version, path)
             request.txn = SetDataTxn(path, record.data, new_version)
@@ -391,6 +448,7 @@ class PrepRequestProcessor:
         if EphemeralType.get(parent.stat.ephemeralOwner, self.extended_types_enabled) == EphemeralType.NORMAL:
             raise NoChildrenForEphemeralsException(path)
         new_cversion = parent_cversion + 1
+        self.check_quota(path, None, record.data, OpCode.create)
         txn: Record
         if op == OpCode.createContainer:
             txn = CreateContainerTxn(path, record.data, acl, new_cversion)
@@ -475,6 +533,64 @@ class PrepRequestProcessor:
         request.txn = MultiTxn(txns)
         # the digest after the whole multi (or, if it failed and rolled back, before it)
         request.txn_digest = TxnDigest(DIGEST_VERSION, self._current_tree_digest())
+
+
+class RateLogger:
+    """Logs a message at WARN at once, and a run of the same message once per interval
+    (``[n times] Message: ...``), so a client hammering a full quota cannot flood the log.
+
+    Args:
+        logger: where to log.
+        elapsed_ms: a monotonic clock in ms.
+        interval_ms: how often a repeated message is logged again.
+
+    Mirrors: org.apache.zookeeper.server.RateLogger.
+    """
+
+    def __init__(self, logger: logging.Logger, elapsed_ms: Callable[[], int], interval_ms: int = 100) -> None:
+        self.logger = logger
+        self.elapsed_ms = elapsed_ms
+        self.interval_ms = interval_ms
+        self.msg: str | None = None
+        self.value: str | None = None
+        self.timestamp = 0
+        self.count = 0  # repeats of ``msg`` not logged yet
+
+    def flush(self) -> None:
+        if self.msg is not None and self.count > 0:
+            text = f"[{self.count} times] " if self.count > 1 else ""
+            text += f"Message: {self.msg}"
+            if self.value is not None:
+                text += f" Last value:{self.value}"
+            self.logger.warning("%s", text)
+        self.msg = self.value = None
+        self.count = 0
+
+    def rate_limit_log(self, msg: str, value: str | None = None) -> None:
+        now = self.elapsed_ms()
+        if msg == self.msg:
+            self.count += 1
+            self.value = value
+            if now - self.timestamp >= self.interval_ms:
+                self.flush()
+                self.msg, self.value, self.timestamp = msg, value, now
+        else:
+            self.flush()
+            self.msg, self.value, self.timestamp = msg, value, now
+            # Java's "Message:{} Value:{}" prints a null value as "null"
+            self.logger.warning("Message:%s Value:%s", msg, "null" if value is None else value)
+
+
+def _stats_track(data: bytes | None) -> StatsTrack:
+    """A limits or stats node's data; a client may have written anything there (null
+    too, a NullPointerException in Java)."""
+    try:
+        if data is None:
+            raise ValueError("null data")
+        return StatsTrack(data)
+    except ValueError as e:
+        log.error("Failed to process a quota check: %s", e)
+        raise MarshallingErrorException() from e
 
 
 _WRITE_OPS = frozenset(

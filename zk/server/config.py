@@ -36,6 +36,7 @@ class ServerConfig:
     four_letter_word_whitelist: frozenset[str] = frozenset({"srvr"})
     super_digest: str | None = None  # "super:<base64 sha1>"
     extended_types_enabled: bool = False
+    enforce_quota: bool = False  # zookeeper.enforceQuota: hard quota limits refuse writes
     container_check_interval_ms: int = 60_000
     container_max_per_minute: int = 10_000
     # storage (zk.storage): ZooKeeper's system properties of the same names

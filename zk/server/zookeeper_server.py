@@ -119,7 +119,8 @@ class ZooKeeperServer:
         self.hzxid = self.db.tree.last_processed_zxid
         self.prep = PrepRequestProcessor(
             self.db.tree, self.session_tracker, self.next_zxid, self.wall_ms, self.now_ms,
-            registry=self.auth_providers, extended_types_enabled=config.extended_types_enabled, tracer=tracer,
+            registry=self.auth_providers, extended_types_enabled=config.extended_types_enabled,
+            enforce_quota=config.enforce_quota, tracer=tracer,
         )  # fmt: skip
         self.final = FinalRequestProcessor(
             self.db, self.prep, self.session_tracker, registry=self.auth_providers, tracer=tracer

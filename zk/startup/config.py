@@ -146,6 +146,8 @@ class QuorumPeerConfig:
             four_letter_word_whitelist=words,
             super_digest=props.get("zookeeper.DigestAuthenticationProvider.superDigest"),
             extended_types_enabled=props.get("zookeeper.extendedTypesEnabled", "false").lower() == "true",
+            # Java reads it into a static of ZooKeeperServer; a field here says the same
+            enforce_quota=props.get("zookeeper.enforceQuota", "false").lower() == "true",
             container_check_interval_ms=_int(
                 "znode.container.checkIntervalMs",
                 props.get("zookeeper.znode.container.checkIntervalMs", "60000"),
