@@ -92,6 +92,19 @@ def _parse_long(text: str) -> int:
     return int(text)
 
 
+class _Key:
+    """One key of a StatsTrack as an int attribute: -1 while the key is absent."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def __get__(self, track: StatsTrack, owner: type | None = None) -> int:
+        return track.get(self.key)
+
+    def __set__(self, track: StatsTrack, value: int) -> None:
+        track.stats[self.key] = value
+
+
 class StatsTrack:
     """The ``key=long`` pairs of a limits or stats node.
 
@@ -107,11 +120,6 @@ class StatsTrack:
 
     __slots__ = ("stats",)
 
-    COUNT = "count"
-    BYTES = "bytes"
-    COUNT_HARD_LIMIT = "countHardLimit"
-    BYTE_HARD_LIMIT = "byteHardLimit"
-
     def __init__(self, stat: str | bytes | None = None) -> None:
         if isinstance(stat, bytes):
             stat = stat.decode("utf-8", errors="replace")
@@ -126,43 +134,16 @@ class StatsTrack:
         """The value of ``key``, -1 if it is not there."""
         return self.stats.get(key, -1)
 
-    @property
-    def count(self) -> int:
-        return self.get(self.COUNT)
-
-    @count.setter
-    def count(self, value: int) -> None:
-        self.stats[self.COUNT] = value
-
-    @property
-    def bytes(self) -> int:
-        return self.get(self.BYTES)
-
-    @bytes.setter
-    def bytes(self, value: int) -> None:
-        self.stats[self.BYTES] = value
-
-    @property
-    def count_hard_limit(self) -> int:
-        return self.get(self.COUNT_HARD_LIMIT)
-
-    @count_hard_limit.setter
-    def count_hard_limit(self, value: int) -> None:
-        self.stats[self.COUNT_HARD_LIMIT] = value
-
-    @property
-    def byte_hard_limit(self) -> int:
-        return self.get(self.BYTE_HARD_LIMIT)
-
-    @byte_hard_limit.setter
-    def byte_hard_limit(self, value: int) -> None:
-        self.stats[self.BYTE_HARD_LIMIT] = value
+    count = _Key("count")
+    bytes = _Key("bytes")
+    count_hard_limit = _Key("countHardLimit")
+    byte_hard_limit = _Key("byteHardLimit")
 
     def __str__(self) -> str:
         """``count=..,bytes=..`` then, if there are other keys, ``=`` and ``;key=value``
         for each, sorted (StatsTrack.toString)."""
         text = f"count={self.count},bytes={self.bytes}"
-        others = sorted(k for k in self.stats if k not in (self.COUNT, self.BYTES))
+        others = sorted(k for k in self.stats if k not in ("count", "bytes"))
         if others:
             text += "=" + "".join(f";{k}={self.stats[k]}" for k in others)
         return text
@@ -251,27 +232,16 @@ class PathTrie:
 
     def add_path(self, path: str) -> None:
         """Mark ``path`` as quota'd. Raises ValueError for an empty path."""
-        if not path:
-            raise ValueError(f"Invalid path: {path}")
-        node = self._root
-        for part in _components(path):
-            child = node.children.get(part)
-            if child is None:
-                child = node.children[part] = _TrieNode(node, part)
-            node = child
+        node = self._find(path, create=True)
+        assert node is not None, "created on the way"
         node.prop = True
 
     def delete_path(self, path: str) -> None:
         """Unmark ``path``; its trie node goes if it has no children. Raises ValueError
         for an empty path; an unknown path is ignored."""
-        if not path:
-            raise ValueError(f"Invalid path: {path}")
-        node = self._root
-        for part in _components(path):
-            child = node.children.get(part)
-            if child is None:
-                return
-            node = child
+        node = self._find(path)
+        if node is None:
+            return
         parent = node.parent
         if parent is None:  # "/" itself: Java would dereference a null parent
             return
@@ -282,15 +252,22 @@ class PathTrie:
 
     def exists_node(self, path: str) -> bool:
         """Whether ``path`` is in the trie, quota'd or not. Mirrors: existsNode."""
+        return self._find(path) is not None
+
+    def _find(self, path: str, *, create: bool = False) -> _TrieNode | None:
+        """The trie node of ``path``: None if it has none, or made (with those above
+        it) if `create`. Raises ValueError for an empty path."""
         if not path:
             raise ValueError(f"Invalid path: {path}")
         node = self._root
         for part in _components(path):
             child = node.children.get(part)
             if child is None:
-                return False
+                if not create:
+                    return None
+                child = node.children[part] = _TrieNode(node, part)
             node = child
-        return True
+        return node
 
     def find_max_prefix(self, path: str) -> str:
         """The deepest quota'd path that is ``path`` or above it; ``"/"`` if none."""
