@@ -174,11 +174,13 @@ async def diff_run(tmp_path: Path) -> AsyncIterator[tuple[list[tuple[Any, ...]],
     yield await run_follower(tmp_path, diff_script)
 
 
-async def test_ZOOKEEPER_3911_4646_proposals_are_fsynced_before_the_newleader_ack(
+async def test_ZOOKEEPER_3911_4646_4785_proposals_are_fsynced_before_the_newleader_ack(
     diff_run: tuple[list[tuple[Any, ...]], Follower],
 ) -> None:
-    """During a DIFF the follower must have fsynced the synced proposals before it ACKs NEWLEADER; ZooKeeper
-    ACKed first and a quorum crash lost committed txns. Ours: zk.sync.learner_sync.sync_with_leader."""
+    """During a DIFF the follower must have fsynced the synced proposals, the one not yet committed included,
+    before it ACKs NEWLEADER; ZooKeeper ACKed first (3911, 4646), then handed the uncommitted ones to its
+    asynchronous sync stage (4785), and a quorum crash or a bounce lost committed txns. Ours:
+    zk.sync.learner_sync.sync_with_leader."""
     timeline, _ = diff_run
     assert index(timeline, ("fsync", z(1, 2))) < index(timeline, ("send", "ACK", z(2, 0)))
 
