@@ -155,6 +155,7 @@ MNTR_ORDER = (
     "max_latency",
     "learners",
     "quorum_size",
+    "digest_mismatches_count",
 )
 """Every ``mntr`` key we print (without ``zk_``), in the order 3.8 prints them: version
 and state first (ZooKeeperServer.dumpMonitorValues, QuorumZooKeeperServer's
@@ -505,6 +506,8 @@ class FourLetterWords:
             "local_sessions": zks.session_tracker.get_local_session_count(),
             "uptime": zks.now_ms() - self.started_ms,
             "max_latency": s.max_latency,
+            # ServerMetrics.DIGEST_MISMATCHES_COUNT: txns and snapshots whose digest the tree disagreed with
+            "digest_mismatches_count": zks.db.tree.digest_mismatches,
         }
         values.update(_file_descriptors())
         values.update(self.quorum_values())
