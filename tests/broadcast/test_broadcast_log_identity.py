@@ -16,6 +16,7 @@ from quorum_helpers import client, close, make_leader, wait_converged
 
 from zk import lab
 from zk.lab import Ensemble, ServerProcess
+from zk.protocol.constants import OpCode
 from zk.storage.file_txn_log import TxnIterator
 from zk.storage.util import TxnLogEntry
 
@@ -51,7 +52,11 @@ async def _check_identical_logs(ens: Ensemble, leader: ServerProcess) -> None:
     await wait_converged(ens)
     logs = {s.myid: _logged(s) for s in ens}
     mine = logs[leader.myid]
-    assert len(mine) >= 12 and all(e.digest is not None for e in mine.values()), "the leader logs digests"
+    # An error txn (a create that found its node, say: kazoo retries one after a lost
+    # connection) has no digest in 3.8: Prep sets one only once a request has passed its
+    # checks. So does ours.
+    assert len(mine) >= 12, "the leader logged too little"
+    assert all(e.digest is not None for e in mine.values() if e.header.type != OpCode.error), "the leader logs digests"
     for f in followers:
         theirs = logs[f.myid]
         common = sorted(mine.keys() & theirs.keys())
