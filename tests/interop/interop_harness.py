@@ -366,6 +366,12 @@ class Script:
         self.clients[name] = c
         if start:
             c.k.start(timeout=10)
+            # kazoo reports CONNECTED before the answers to the auth packets it sends
+            # after the handshake: wait for them, or a slow server moves them to the
+            # next step's wire
+            deadline = time.monotonic() + 10
+            while sum(w.startswith("reply auth") for w in c.wire) < len(auth) and time.monotonic() < deadline:
+                time.sleep(0.01)
             self.sessions.setdefault(c.k.client_id[0], f"session:{name}")
             self.lines.append(f"{name}: connect -> zxid={_hex(c.k.last_zxid)} wire={c.take_wire()}")
         return c
