@@ -148,6 +148,14 @@ def test_fix_up_acl_expands_auth_and_removes_duplicates() -> None:
     assert fixed == [ACL(perms=int(Perms.ALL), id=digest_id("user:password")), world]
 
 
+def test_fix_up_acl_takes_a_null_auth_id_as_kazoo_sends_it() -> None:
+    # kazoo writes make_acl("auth", "")'s empty id as a null string; fixupACL replaces
+    # the entry without reading its id
+    me = [digest_id("user:password")]
+    fixed = fix_up_acl("/x", me, [ACL(perms=int(Perms.ALL), id=Id(scheme="auth", id=None))], REGISTRY)
+    assert fixed == [ACL(perms=int(Perms.ALL), id=digest_id("user:password"))]
+
+
 @pytest.mark.parametrize(
     "acl",
     [
