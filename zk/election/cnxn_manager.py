@@ -13,11 +13,17 @@ Each peer has a send queue of one message (a newer notification replaces an olde
 still waiting: a stale vote is worth nothing) and we remember the last message sent,
 to send again on a new connection. Received messages go straight to ``on_message``.
 
+A peer whose id is not in our configuration and above ours is accepted, as ZooKeeper
+accepts it: it is a non-voter (an observer of another configuration, or a tool asking
+for our vote), and the election answers each of its notifications with our current vote.
+Its queue goes with its connection. One whose unknown id is below ours is refused:
+ZooKeeper would hang up and connect to the address its initial message names, and we
+do not connect to addresses a stranger gives us.
+
 Bad input is the peer's fault and costs it its connection, with a log line: a wrong
 protocol version, an address length outside 1..2048, an address that is not
-``host:port``, a message length outside 1..512 KiB, an id not in our configuration
-(ZooKeeper accepts those; we refuse: they can only be a mistake or an attack), or
-nothing at all within the connect timeout.
+``host:port``, a message length outside 1..512 KiB, or nothing at all within the
+connect timeout.
 
 Mirrors: org.apache.zookeeper.server.quorum.QuorumCnxManager (Listener,
 receiveConnection / handleConnection, initiateConnection / startConnection, connectOne,
@@ -123,6 +129,8 @@ class _Connection:
         if self.mgr.connections.get(self.sid) is self:
             del self.mgr.connections[self.sid]
             self.mgr.on_disconnect(self.sid)
+            if self.sid not in self.mgr.view:  # a non-voter: nothing to reconnect to
+                self.mgr.forget(self.sid)
 
 
 class QuorumCnxManager:
@@ -220,6 +228,12 @@ class QuorumCnxManager:
         self.wake.setdefault(sid, asyncio.Event()).set()
         self.connect_one(sid)
 
+    def forget(self, sid: int) -> None:
+        """Drop what we keep for a non-voter once its connection is gone."""
+        self.queue_send.pop(sid, None)
+        self.wake.pop(sid, None)
+        self.last_message_sent.pop(sid, None)
+
     def deliver(self, sid: int, body: bytes) -> None:
         if not self.shutdown:
             self.on_message(sid, body)
@@ -293,11 +307,15 @@ class QuorumCnxManager:
             self._pending_handshakes -= 1
         sid = init.sid
         if sid not in self.view:
-            log.error("Refusing election connection from %s: server id %d is not in the configuration", peer, sid)
-            if self.tracer.enabled:
-                self.tracer.emit("qcm.refused", peer=str(peer), reason=f"unknown sid {sid}")
-            writer.close()
-            return
+            if sid < self.my_id:
+                log.error("Refusing election connection from %s: server id %d is not in the configuration and "
+                          "below ours, and we do not connect to the address it names", peer, sid)  # fmt: skip
+                if self.tracer.enabled:
+                    self.tracer.emit("qcm.refused", peer=str(peer), reason=f"unknown sid {sid}")
+                writer.close()
+                return
+            log.info("Election connection from %s: server id %d is not in the configuration, "
+                     "a non-voter that gets our vote back", peer, sid)  # fmt: skip
         if sid < self.my_id:
             # we win the challenge: drop theirs, connect to them ourselves
             old = self.connections.get(sid)

@@ -4,7 +4,7 @@ A notification from a server that is not a voter is answered at once with the
 receiver's current vote and state (FastLeaderElection.Messenger). The probe connects
 as such a peer (an id above every member, so the connection is kept), sends one LOOKING
 notification and returns the answer: what the server reports as its state and leader.
-Apache ZooKeeper 3.8 answers any id; ours refuses ids that are not in its zoo.cfg.
+Apache ZooKeeper 3.8 and ours both answer it.
 
 Mirrors: no Java class; what an observer's first notification gets back.
 """
