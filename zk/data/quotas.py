@@ -201,9 +201,12 @@ def check_limits(prefix: str, limits: StatsTrack, current: StatsTrack, bytes_dif
     return passed
 
 
+_TRIMMED = "".join(map(chr, range(33)))  # what Java's String.trim() removes: chars <= ' '
+
+
 def _components(path: str) -> list[str]:
-    # path.split("/") without the parts that Java's trim() leaves empty (chars <= ' ')
-    return [p for p in path.split("/") if any(c > " " for c in p)]
+    # path.split("/") without the parts that Java's trim() leaves empty
+    return [p for p in path.split("/") if p.strip(_TRIMMED)]
 
 
 class _TrieNode:
@@ -271,6 +274,8 @@ class PathTrie:
 
     def find_max_prefix(self, path: str) -> str:
         """The deepest quota'd path that is ``path`` or above it; ``"/"`` if none."""
+        if not self._root.children:  # no quota anywhere: every write asks, so answer at once
+            return "/"
         node: _TrieNode | None = self._root
         deepest: _TrieNode | None = None
         for part in _components(path):
