@@ -1,0 +1,177 @@
+"""Faults in a random order under write load, then ZooKeeper's guarantees, checked.
+
+Three of our servers behind the lab's network (zk.lab.network) take a write load from
+a kazoo client that moves between them (quorum_helpers.LoadWriter, one create at a
+time). A seeded sequence of faults hits them, one after the other, each followed by the
+ensemble serving again and the writer making progress: kill -9 of the leader or of a
+follower, the leader or a follower cut off from the others, and a crash of all three
+at once. Then the writer stops, the network heals, and we check what Zab promises and
+what the seed's two rules say (a committed write is never lost, a skipped one never
+comes back), on what the servers serve and on what their disks hold:
+
+- **no acknowledged write is lost**: every create the client saw succeed is in the tree;
+- **agreement**: every member serves the same tree at the same zxid;
+- **the disk holds what is served**: each member's data directory, restored offline
+  as a restart would (FileTxnSnapLog.restore), gives exactly the tree it served;
+- **one history**: a zxid logged by two members is the same txn in both logs (a
+  leader of an epoch is alone in proposing it), and each log's zxids only grow;
+- no member found its tree off the leader's (no "Digest mismatch" in any log).
+
+Each failure names the seed and the faults so far: the run can be repeated. The same
+checks run on three of Apache ZooKeeper 3.8.0's servers (our storage reads their logs
+and snapshots). What they serve passes. Their disks often do not: a follower's log with
+a hole (txns it served but never logged), or going back, or ending before what it
+served; the data-loss bugs of zab-regressions.md that were fixed after 3.8.0. Those
+runs are reported as expected failures, naming what broke; a failure of what the
+reference serves fails the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+from quorum_helpers import LoadWriter, converged_tree, wait_serving
+
+from zk import lab
+from zk.data import DataTree
+from zk.lab import Ensemble, ServerProcess, reference_missing_reason
+from zk.storage import FileTxnSnapLog
+from zk.storage.file_txn_log import LogCorruptError, TxnIterator
+from zk.storage.util import TxnLogEntry
+
+TICK = 200
+FAULTS = ("kill the leader", "kill a follower", "isolate the leader", "isolate a follower", "crash all three")
+ROUNDS = 6
+PROGRESS = 15  # acknowledged creates each fault must be followed by
+
+
+async def _fault(ens: Ensemble, name: str, rng: random.Random) -> None:
+    """Inflict one fault and undo it; return once every member serves again."""
+    assert ens.network is not None
+    leader = await ens.wait_for_leader(timeout=60)
+    follower = rng.choice([s for s in ens if s is not leader])
+    if name == "kill the leader":
+        await leader.kill()
+        await _new_leader(ens, leader)
+        await leader.start()
+    elif name == "kill a follower":
+        await follower.kill()
+        await asyncio.sleep(rng.uniform(0, 1))
+        await follower.start()
+    elif name == "isolate the leader":
+        ens.network.isolate(leader.myid or 0)
+        await _new_leader(ens, leader)
+        ens.network.heal()
+    elif name == "isolate a follower":
+        ens.network.isolate(follower.myid or 0)
+        await asyncio.sleep(rng.uniform(0.5, 2))
+        ens.network.heal()
+    elif name == "crash all three":
+        await asyncio.gather(*(s.kill() for s in ens))
+        await asyncio.gather(*(s.start() for s in ens))
+    else:  # pragma: no cover - FAULTS and this function agree
+        raise AssertionError(name)
+    await wait_serving(ens, timeout=60)
+
+
+async def _new_leader(ens: Ensemble, old: ServerProcess, timeout: float = 60) -> None:
+    """Wait until a member other than `old` leads."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not any(s is not old and s.running for s in await ens.leaders()):
+        if loop.time() > deadline:
+            raise AssertionError(f"no new leader within {timeout:g} s: {await ens.modes()}")
+        await asyncio.sleep(0.1)
+
+
+def _restored_tree(data_dir: Path) -> dict[str, bytes]:
+    """The user nodes a restart would load from `data_dir`, path -> data."""
+    tree = FileTxnSnapLog(data_dir).restore(DataTree).tree
+    out: dict[str, bytes] = {}
+    for path, node in tree.nodes.items():
+        if path not in ("", "/") and path != "/zookeeper" and not path.startswith("/zookeeper/"):
+            out[path] = node.data or b""
+    return out
+
+
+def _disk_violations(data_dirs: dict[int, Path], served: dict[str, bytes]) -> list[str]:
+    """What the members' disks break of the invariants, one line each (nothing: none)."""
+    found = []
+    logs: dict[int, dict[int, TxnLogEntry]] = {}
+    for sid, data_dir in data_dirs.items():
+        entries = list(TxnIterator(data_dir / "version-2", 0))
+        zxids = [e.header.zxid for e in entries]
+        if zxids != sorted(set(zxids)):
+            back = next(i for i in range(1, len(zxids)) if zxids[i] <= zxids[i - 1])
+            found.append(f"s{sid}'s log goes back: 0x{zxids[back]:x} after 0x{zxids[back - 1]:x}")
+        logs[sid] = {e.header.zxid: e for e in entries}
+        try:
+            restored = _restored_tree(data_dir)
+        except LogCorruptError as e:
+            found.append(f"s{sid}'s disk does not load: {e}")
+            continue
+        if restored != served:
+            missing, extra = sorted(served.keys() - restored.keys()), sorted(restored.keys() - served.keys())
+            found.append(f"s{sid}'s disk is not the tree it served: lacks {missing[:5]}, adds {extra[:5]}")
+    members = sorted(logs)
+    for i, a in enumerate(members):
+        for b in members[i + 1 :]:
+            differ = [z for z in sorted(logs[a].keys() & logs[b].keys()) if logs[a][z] != logs[b][z]]
+            if differ:
+                found.append(f"s{a} and s{b} logged 0x{differ[0]:x} differently")
+    return found
+
+
+@pytest.mark.parametrize(("kind", "seed"), [("ours", 1), ("ours", 2), ("reference", 1)])
+async def test_faults_in_random_order_lose_no_acknowledged_write(
+    kind: lab.ServerKind, seed: int, tmp_path: Path
+) -> None:
+    if kind == "reference" and (why := reference_missing_reason()) is not None:
+        pytest.skip(why)
+    rng = random.Random(seed)
+    faults = [rng.choice(FAULTS) for _ in range(ROUNDS)]
+    async with lab.ensemble(3, kind=kind, network=True, tickTime=TICK, syncLimit=5, initLimit=10) as ens:
+        await ens.wait_for_leader(timeout=60)
+        writer = LoadWriter(",".join(s.connect_string for s in ens), "/chaos", limit=100_000)
+        writer.start()
+        try:
+            await writer.wait_acked(PROGRESS, "before the first fault", timeout=60)
+            for n, name in enumerate(faults):
+                where = f"seed {seed}, fault {n + 1} of {faults}"
+                await _fault(ens, name, rng)
+                await writer.wait_acked(len(writer.acked) + PROGRESS, f"writes after {where}", timeout=90)
+        finally:
+            await writer.stop()
+        ens.network.heal()
+        await wait_serving(ens, timeout=60)
+        zxid, served = await converged_tree(ens, timeout=60)
+        where = f"seed {seed}, faults {faults}"
+
+        lost = [p for p in writer.acked if p not in served]
+        assert not lost, f"{where}: acknowledged creates lost: {lost[:10]}"
+        for s in ens:
+            log = s.log_tail(100_000)
+            assert "Digest mismatch" not in log and "Digests are not matching" not in log, f"{where}: s{s.myid}"
+        await ens.stop()
+        data_dirs = {}
+        for s in ens:  # copied before the lab removes them; restore may repair a torn tail
+            data_dirs[s.myid or 0] = tmp_path / f"s{s.myid}"
+            shutil.copytree(s.data_dir, data_dirs[s.myid or 0])
+    assert len(writer.acked) >= PROGRESS * (ROUNDS + 1), zxid
+
+    violations = _disk_violations(data_dirs, served)
+    if kind == "reference" and violations:
+        # Seen here with seed 1, one run or another (and some runs pass): a 3.8.0
+        # follower's log with a hole, txns it served but never logged, so that its own
+        # restart replays around them; a disk that lacks the last txns it served; a log
+        # that goes back, a DIFF logged again over txns it held (3.8.0's restore replays
+        # such repeats, logging an error). The first two are the ZOOKEEPER-4712 / -4785
+        # / -4882 family, fixed after 3.8.0: a term's end leaves the tree ahead of the
+        # disk. Ours: the sync stage stops first, a DIFF's txns are fsynced before the
+        # ACK, and a tree ahead of its disk is reloaded (QuorumPeer).
+        pytest.xfail(f"{where}: ZooKeeper 3.8.0's disks break what it served: {violations}")
+    assert not violations, f"{where}: {violations}"
