@@ -4,10 +4,12 @@ Three of our servers behind the lab's network (zk.lab.network) take a write load
 a kazoo client that moves between them (quorum_helpers.LoadWriter, one create at a
 time). A seeded sequence of faults hits them, one after the other, each followed by the
 ensemble serving again and the writer making progress: kill -9 of the leader or of a
-follower, the leader or a follower cut off from the others, and a crash of all three
-at once. Then the writer stops, the network heals, and we check what Zab promises and
-what the seed's two rules say (a committed write is never lost, a skipped one never
-comes back), on what the servers serve and on what their disks hold:
+follower, the leader or a follower cut off from the others, a crash of all three at
+once, and the leader frozen (SIGSTOP, as in a long GC pause) until the others have
+elected another, then woken up with its old term's state. Then the writer stops, the
+network heals, and we check what Zab promises and what the seed's two rules say (a
+committed write is never lost, a skipped one never comes back), on what the servers
+serve and on what their disks hold:
 
 - **no acknowledged write is lost**: every create the client saw succeed is in the tree;
 - **agreement**: every member serves the same tree at the same zxid;
@@ -44,7 +46,10 @@ from zk.storage.file_txn_log import LogCorruptError, TxnIterator
 from zk.storage.util import TxnLogEntry
 
 TICK = 200
-FAULTS = ("kill the leader", "kill a follower", "isolate the leader", "isolate a follower", "crash all three")
+FAULTS = (
+    "kill the leader", "kill a follower", "isolate the leader", "isolate a follower", "crash all three",
+    "pause the leader",
+)  # fmt: skip
 ROUNDS = 6
 PROGRESS = 15  # acknowledged creates each fault must be followed by
 
@@ -70,6 +75,10 @@ async def _fault(ens: Ensemble, name: str, rng: random.Random) -> None:
         ens.network.isolate(follower.myid or 0)
         await asyncio.sleep(rng.uniform(0.5, 2))
         ens.network.heal()
+    elif name == "pause the leader":  # a long GC pause: it wakes up to a world that moved on
+        await leader.pause()
+        await _new_leader(ens, leader)
+        await leader.resume()
     elif name == "crash all three":
         await asyncio.gather(*(s.kill() for s in ens))
         await asyncio.gather(*(s.start() for s in ens))
