@@ -1,15 +1,15 @@
 """Faults in a random order under write load, then ZooKeeper's guarantees, checked.
 
-Three of our servers behind the lab's network (zk.lab.network) take a write load from
-a kazoo client that moves between them (quorum_helpers.LoadWriter, one create at a
-time). A seeded sequence of faults hits them, one after the other, each followed by the
-ensemble serving again and the writer making progress: kill -9 of the leader or of a
-follower, the leader or a follower cut off from the others, a crash of all three at
-once, and the leader frozen (SIGSTOP, as in a long GC pause) until the others have
-elected another, then woken up with its old term's state. Then the writer stops, the
-network heals, and we check what Zab promises and what the seed's two rules say (a
-committed write is never lost, a skipped one never comes back), on what the servers
-serve and on what their disks hold:
+Three of our servers (and, in one case, a fourth that observes) behind the lab's
+network (zk.lab.network) take a write load from a kazoo client that moves between them
+(quorum_helpers.LoadWriter, one create at a time). A seeded sequence of faults hits
+them, one after the other, each followed by the ensemble serving again and the writer
+making progress: kill -9 of the leader or of a learner, the leader or a learner cut off
+from the others, a crash of them all at once, and the leader frozen (SIGSTOP, as in a
+long GC pause) until the others have elected another, then woken up with its old
+term's state. Then the writer stops, the network heals, and we check what Zab promises
+and what the seed's two rules say (a committed write is never lost, a skipped one never
+comes back), on what the servers serve and on what their disks hold:
 
 - **no acknowledged write is lost**: every create the client saw succeed is in the tree;
 - **agreement**: every member serves the same tree at the same zxid;
@@ -47,7 +47,7 @@ from zk.storage.util import TxnLogEntry
 
 TICK = 200
 FAULTS = (
-    "kill the leader", "kill a follower", "isolate the leader", "isolate a follower", "crash all three",
+    "kill the leader", "kill a learner", "isolate the leader", "isolate a learner", "crash them all",
     "pause the leader",
 )  # fmt: skip
 ROUNDS = 6
@@ -58,28 +58,28 @@ async def _fault(ens: Ensemble, name: str, rng: random.Random) -> None:
     """Inflict one fault and undo it; return once every member serves again."""
     assert ens.network is not None
     leader = await ens.wait_for_leader(timeout=60)
-    follower = rng.choice([s for s in ens if s is not leader])
+    learner = rng.choice([s for s in ens if s is not leader])  # a follower or an observer
     if name == "kill the leader":
         await leader.kill()
         await _new_leader(ens, leader)
         await leader.start()
-    elif name == "kill a follower":
-        await follower.kill()
+    elif name == "kill a learner":
+        await learner.kill()
         await asyncio.sleep(rng.uniform(0, 1))
-        await follower.start()
+        await learner.start()
     elif name == "isolate the leader":
         ens.network.isolate(leader.myid or 0)
         await _new_leader(ens, leader)
         ens.network.heal()
-    elif name == "isolate a follower":
-        ens.network.isolate(follower.myid or 0)
+    elif name == "isolate a learner":
+        ens.network.isolate(learner.myid or 0)
         await asyncio.sleep(rng.uniform(0.5, 2))
         ens.network.heal()
     elif name == "pause the leader":  # a long GC pause: it wakes up to a world that moved on
         await leader.pause()
         await _new_leader(ens, leader)
         await leader.resume()
-    elif name == "crash all three":
+    elif name == "crash them all":
         await asyncio.gather(*(s.kill() for s in ens))
         await asyncio.gather(*(s.start() for s in ens))
     else:  # pragma: no cover - FAULTS and this function agree
@@ -135,15 +135,19 @@ def _disk_violations(data_dirs: dict[int, Path], served: dict[str, bytes]) -> li
     return found
 
 
-@pytest.mark.parametrize(("kind", "seed"), [("ours", 1), ("ours", 2), ("reference", 1)])
+@pytest.mark.parametrize(
+    ("kind", "seed", "observers"), [("ours", 1, 0), ("ours", 2, 0), ("ours", 3, 1), ("reference", 1, 0)]
+)
 async def test_faults_in_random_order_lose_no_acknowledged_write(
-    kind: lab.ServerKind, seed: int, tmp_path: Path
+    kind: lab.ServerKind, seed: int, observers: int, tmp_path: Path
 ) -> None:
     if kind == "reference" and (why := reference_missing_reason()) is not None:
         pytest.skip(why)
     rng = random.Random(seed)
     faults = [rng.choice(FAULTS) for _ in range(ROUNDS)]
-    async with lab.ensemble(3, kind=kind, network=True, tickTime=TICK, syncLimit=5, initLimit=10) as ens:
+    async with lab.ensemble(
+        3 + observers, kind=kind, observers=observers, network=True, tickTime=TICK, syncLimit=5, initLimit=10
+    ) as ens:
         await ens.wait_for_leader(timeout=60)
         writer = LoadWriter(",".join(s.connect_string for s in ens), "/chaos", limit=100_000)
         writer.start()
