@@ -1,15 +1,16 @@
 """Faults in a random order under write load, then ZooKeeper's guarantees, checked.
 
 Three of our servers (and, in one case, a fourth that observes) behind the lab's
-network (zk.lab.network) take a write load from a kazoo client that moves between them
-(quorum_helpers.LoadWriter, one create at a time). A seeded sequence of faults hits
-them, one after the other, each followed by the ensemble serving again and the writer
-making progress: kill -9 of the leader or of a learner, the leader or a learner cut off
-from the others, a crash of them all at once, and the leader frozen (SIGSTOP, as in a
-long GC pause) until the others have elected another, then woken up with its old
-term's state. Then the writer stops, the network heals, and we check what Zab promises
-and what the seed's two rules say (a committed write is never lost, a skipped one never
-comes back), on what the servers serve and on what their disks hold:
+network take a write load from a kazoo client that moves between them
+(quorum_helpers.LoadWriter, one create at a time). A seeded sequence of faults
+(zk.lab.chaos.inflict) hits them, one after the other, each followed by the ensemble
+serving again and the writer making progress: kill -9 of the leader or of a learner,
+the leader or a learner cut off from the others, a crash of them all at once, and the
+leader frozen (SIGSTOP, as in a long GC pause) until the others have elected another,
+then woken up with its old term's state. Then the writer stops, the network heals, and
+we check what Zab promises and what the seed's two rules say (a committed write is
+never lost, a skipped one never comes back), on what the servers serve and, with
+zk.lab.chaos.disk_violations, on what their disks hold:
 
 - **no acknowledged write is lost**: every create the client saw succeed is in the tree;
 - **agreement**: every member serves the same tree at the same zxid;
@@ -30,7 +31,6 @@ reference serves fails the test.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import shutil
 from pathlib import Path
@@ -39,100 +39,12 @@ import pytest
 from quorum_helpers import LoadWriter, converged_tree, wait_serving
 
 from zk import lab
-from zk.data import DataTree
-from zk.lab import Ensemble, ServerProcess, reference_missing_reason
-from zk.storage import FileTxnSnapLog
-from zk.storage.file_txn_log import LogCorruptError, TxnIterator
-from zk.storage.util import TxnLogEntry
+from zk.lab import reference_missing_reason
+from zk.lab.chaos import FAULTS, disk_violations, inflict
 
 TICK = 200
-FAULTS = (
-    "kill the leader", "kill a learner", "isolate the leader", "isolate a learner", "crash them all",
-    "pause the leader",
-)  # fmt: skip
 ROUNDS = 6
 PROGRESS = 15  # acknowledged creates each fault must be followed by
-
-
-async def _fault(ens: Ensemble, name: str, rng: random.Random) -> None:
-    """Inflict one fault and undo it; return once every member serves again."""
-    assert ens.network is not None
-    leader = await ens.wait_for_leader(timeout=60)
-    learner = rng.choice([s for s in ens if s is not leader])  # a follower or an observer
-    if name == "kill the leader":
-        await leader.kill()
-        await _new_leader(ens, leader)
-        await leader.start()
-    elif name == "kill a learner":
-        await learner.kill()
-        await asyncio.sleep(rng.uniform(0, 1))
-        await learner.start()
-    elif name == "isolate the leader":
-        ens.network.isolate(leader.myid or 0)
-        await _new_leader(ens, leader)
-        ens.network.heal()
-    elif name == "isolate a learner":
-        ens.network.isolate(learner.myid or 0)
-        await asyncio.sleep(rng.uniform(0.5, 2))
-        ens.network.heal()
-    elif name == "pause the leader":  # a long GC pause: it wakes up to a world that moved on
-        await leader.pause()
-        await _new_leader(ens, leader)
-        await leader.resume()
-    elif name == "crash them all":
-        await asyncio.gather(*(s.kill() for s in ens))
-        await asyncio.gather(*(s.start() for s in ens))
-    else:  # pragma: no cover - FAULTS and this function agree
-        raise AssertionError(name)
-    await wait_serving(ens, timeout=60)
-
-
-async def _new_leader(ens: Ensemble, old: ServerProcess, timeout: float = 60) -> None:
-    """Wait until a member other than `old` leads."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not any(s is not old and s.running for s in await ens.leaders()):
-        if loop.time() > deadline:
-            raise AssertionError(f"no new leader within {timeout:g} s: {await ens.modes()}")
-        await asyncio.sleep(0.1)
-
-
-def _restored_tree(data_dir: Path) -> dict[str, bytes]:
-    """The user nodes a restart would load from `data_dir`, path -> data."""
-    tree = FileTxnSnapLog(data_dir).restore(DataTree).tree
-    out: dict[str, bytes] = {}
-    for path, node in tree.nodes.items():
-        if path not in ("", "/") and path != "/zookeeper" and not path.startswith("/zookeeper/"):
-            out[path] = node.data or b""
-    return out
-
-
-def _disk_violations(data_dirs: dict[int, Path], served: dict[str, bytes]) -> list[str]:
-    """What the members' disks break of the invariants, one line each (nothing: none)."""
-    found = []
-    logs: dict[int, dict[int, TxnLogEntry]] = {}
-    for sid, data_dir in data_dirs.items():
-        entries = list(TxnIterator(data_dir / "version-2", 0))
-        zxids = [e.header.zxid for e in entries]
-        if zxids != sorted(set(zxids)):
-            back = next(i for i in range(1, len(zxids)) if zxids[i] <= zxids[i - 1])
-            found.append(f"s{sid}'s log goes back: 0x{zxids[back]:x} after 0x{zxids[back - 1]:x}")
-        logs[sid] = {e.header.zxid: e for e in entries}
-        try:
-            restored = _restored_tree(data_dir)
-        except LogCorruptError as e:
-            found.append(f"s{sid}'s disk does not load: {e}")
-            continue
-        if restored != served:
-            missing, extra = sorted(served.keys() - restored.keys()), sorted(restored.keys() - served.keys())
-            found.append(f"s{sid}'s disk is not the tree it served: lacks {missing[:5]}, adds {extra[:5]}")
-    members = sorted(logs)
-    for i, a in enumerate(members):
-        for b in members[i + 1 :]:
-            differ = [z for z in sorted(logs[a].keys() & logs[b].keys()) if logs[a][z] != logs[b][z]]
-            if differ:
-                found.append(f"s{a} and s{b} logged 0x{differ[0]:x} differently")
-    return found
 
 
 @pytest.mark.parametrize(
@@ -155,7 +67,7 @@ async def test_faults_in_random_order_lose_no_acknowledged_write(
             await writer.wait_acked(PROGRESS, "before the first fault", timeout=60)
             for n, name in enumerate(faults):
                 where = f"seed {seed}, fault {n + 1} of {faults}"
-                await _fault(ens, name, rng)
+                await inflict(ens, name, rng)
                 await writer.wait_acked(len(writer.acked) + PROGRESS, f"writes after {where}", timeout=90)
         finally:
             await writer.stop()
@@ -176,7 +88,7 @@ async def test_faults_in_random_order_lose_no_acknowledged_write(
             shutil.copytree(s.data_dir, data_dirs[s.myid or 0])
     assert len(writer.acked) >= PROGRESS * (ROUNDS + 1), zxid
 
-    violations = _disk_violations(data_dirs, served)
+    violations = disk_violations(data_dirs, served)
     if kind == "reference" and violations:
         # Seen here with seed 1, one run or another (and some runs pass): a 3.8.0
         # follower's log with a hole, txns it served but never logged, so that its own

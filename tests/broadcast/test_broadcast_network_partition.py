@@ -23,7 +23,8 @@ from quorum_helpers import OPEN_ACL, children, client, close, converged_tree, wa
 
 from zk import lab
 from zk.jute.records import CreateRequest, CreateTxn
-from zk.lab import Ensemble, ServerProcess
+from zk.lab import ServerProcess
+from zk.lab.chaos import new_leader
 from zk.lab.raw import RawConnection
 from zk.protocol.constants import OpCode
 from zk.storage.file_txn_log import TxnIterator
@@ -31,20 +32,6 @@ from zk.storage.file_txn_log import TxnIterator
 TICK = 200
 SYNC_LIMIT = 5
 MAX_ATTEMPTS = 3
-
-
-async def _new_leader(ens: Ensemble, old: ServerProcess, timeout: float = 30) -> ServerProcess:
-    """Wait until a member other than `old` leads and `old` says it leads no more."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        modes = await ens.modes()
-        leaders = [myid for myid, mode in modes.items() if mode == "leader" and myid != old.myid]
-        if len(leaders) == 1 and modes[old.myid or 0] != "leader":
-            return ens[leaders[0]]
-        if loop.time() > deadline:
-            raise AssertionError(f"no new leader within {timeout:g} s: {modes}")
-        await asyncio.sleep(0.1)
 
 
 def _create(hosts: str, path: str, data: bytes) -> None:
@@ -106,7 +93,7 @@ async def test_an_isolated_leader_commits_nothing_and_the_majority_goes_on(kind:
             ens.network.isolate(old.myid or 0)
             alone.request(1, OpCode.create, CreateRequest("/alone", b"alone", OPEN_ACL, 0))
             try:
-                new = await _new_leader(ens, old)
+                new = await new_leader(ens, old)
                 assert new in others
                 # the lone create is never acknowledged: no quorum logged it
                 assert await asyncio.to_thread(_reply_or_none, alone) != 0
