@@ -36,6 +36,7 @@ from zk.election.vote import Vote
 from zk.jute.codec import Writer
 from zk.jute.records import ACL, CreateTxn, Id, QuorumPacket, TxnHeader
 from zk.lab import Ensemble, ServerProcess, parse_srvr
+from zk.lab.chaos import wait_serving
 from zk.lab.ports import free_ports
 from zk.protocol.constants import OpCode
 from zk.startup.config import QuorumPeerConfig
@@ -215,17 +216,6 @@ async def converged_tree(servers: Iterable[ServerProcess], timeout: float = 30) 
     for s, t in zip(members, trees, strict=True):
         assert t == trees[0], f"same zxid, different trees: s{s.myid} differs from s{members[0].myid}"
     return zxid, trees[0]
-
-
-async def wait_serving(ens: Ensemble, timeout: float = 30) -> dict[int, str | None]:
-    """Wait until every member serves (`srvr` shows a mode); the modes."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while None in (modes := await ens.modes()).values():
-        if loop.time() > deadline:
-            raise AssertionError(f"not every member serves: {modes}")
-        await asyncio.sleep(0.1)
-    return modes
 
 
 async def wait_modes(ens: Ensemble, want: dict[int, str], timeout: float = 30) -> None:

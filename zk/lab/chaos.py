@@ -31,7 +31,7 @@ from zk.storage import FileTxnSnapLog
 from zk.storage.file_txn_log import LogCorruptError, TxnIterator
 from zk.storage.util import TxnLogEntry
 
-__all__ = ["FAULTS", "disk_violations", "inflict", "new_leader", "restored_tree"]
+__all__ = ["FAULTS", "disk_violations", "inflict", "new_leader", "restored_tree", "wait_serving"]
 
 FAULTS = (
     "kill the leader", "kill a learner", "isolate the leader", "isolate a learner", "crash them all",
@@ -86,7 +86,7 @@ async def inflict(ens: Ensemble, name: str, rng: random.Random) -> None:
         await leader.pause()
         await new_leader(ens, leader)
         await leader.resume()
-    await _all_serving(ens)
+    await wait_serving(ens)
 
 
 async def new_leader(ens: Ensemble, old: ServerProcess, timeout: float = SERVE_TIMEOUT) -> ServerProcess:
@@ -104,13 +104,15 @@ async def new_leader(ens: Ensemble, old: ServerProcess, timeout: float = SERVE_T
         await asyncio.sleep(0.1)
 
 
-async def _all_serving(ens: Ensemble) -> None:
+async def wait_serving(ens: Ensemble, timeout: float = SERVE_TIMEOUT) -> dict[int, str | None]:
+    """Wait until every member serves (``srvr`` shows a mode); return the modes."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + SERVE_TIMEOUT
+    deadline = loop.time() + timeout
     while None in (modes := await ens.modes()).values():
         if loop.time() > deadline:
             raise AssertionError(f"not every member serves: {modes}")
         await asyncio.sleep(0.1)
+    return modes
 
 
 def restored_tree(data_dir: Path) -> dict[str, bytes]:
