@@ -48,17 +48,27 @@ PROGRESS = 15  # acknowledged creates each fault must be followed by
 
 
 @pytest.mark.parametrize(
-    ("kind", "seed", "observers"), [("ours", 1, 0), ("ours", 2, 0), ("ours", 3, 1), ("reference", 1, 0)]
+    ("kind", "seed", "observers", "snap_count"),
+    [("ours", 1, 0, None), ("ours", 2, 0, None), ("ours", 3, 1, None), ("ours", 4, 0, 40), ("reference", 1, 0, None)],
 )
 async def test_faults_in_random_order_lose_no_acknowledged_write(
-    kind: lab.ServerKind, seed: int, observers: int, tmp_path: Path
+    kind: lab.ServerKind, seed: int, observers: int, snap_count: int | None, tmp_path: Path
 ) -> None:
+    """`snap_count`: snapCount for the members; 40 makes each take a fuzzy snapshot and
+    roll its log every 20 to 40 txns, so the faults also land in those."""
     if kind == "reference" and (why := reference_missing_reason()) is not None:
         pytest.skip(why)
     rng = random.Random(seed)
     faults = [rng.choice(FAULTS) for _ in range(ROUNDS)]
     async with lab.ensemble(
-        3 + observers, kind=kind, observers=observers, network=True, tickTime=TICK, syncLimit=5, initLimit=10
+        3 + observers,
+        kind=kind,
+        observers=observers,
+        network=True,
+        tickTime=TICK,
+        syncLimit=5,
+        initLimit=10,
+        config={"snapCount": snap_count} if snap_count else None,
     ) as ens:
         await ens.wait_for_leader(timeout=60)
         writer = LoadWriter(",".join(s.connect_string for s in ens), "/chaos", limit=100_000)
