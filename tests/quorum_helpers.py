@@ -15,8 +15,8 @@ Ensembles (``zk.lab``), the clients run in a thread (``asyncio.to_thread``):
 * `LoadWriter`: a client creating nodes in a loop while the test crashes members.
 
 Scripted leaders (a real follower or QuorumPeer in this process, a fake leader on a socket):
-`z`, `OPEN_ACL`, `create_entry`, `enc`, `scripted_peer`, `follow_scripted_leader`,
-`register_follower`.
+`z`, `OPEN_ACL`, `create_entry`, `enc`, `scripted_leader`, `scripted_peer`,
+`follow_scripted_leader`, `register_follower`, `sync_by_empty_diff`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from __future__ import annotations
 import asyncio
 import struct
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -46,6 +47,7 @@ from zk.storage.util import TxnLogEntry
 __all__ = [
     "OPEN_ACL",
     "LoadWriter",
+    "Script",
     "children",
     "client",
     "close",
@@ -57,7 +59,9 @@ __all__ = [
     "make_leader",
     "read_everywhere",
     "register_follower",
+    "scripted_leader",
     "scripted_peer",
+    "sync_by_empty_diff",
     "tree",
     "until",
     "wait_converged",
@@ -373,10 +377,14 @@ def scripted_peer(
     return cls(cfg), ports[1]
 
 
-async def follow_scripted_leader(
-    peer: QuorumPeer, leader_port: int, script: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-) -> None:
-    """One term of `peer` following a leader that plays `script`, then hangs up."""
+Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+"""What a scripted leader plays to the learner that connects: reads and writes packets."""
+
+
+@asynccontextmanager
+async def scripted_leader(script: Script, port: int = 0) -> AsyncIterator[tuple[int, asyncio.Event]]:
+    """A fake leader on loopback `port` (0: a free one) that plays `script` to whoever
+    connects, then hangs up. Yields its port and an event set once the script ended."""
     done = asyncio.Event()
 
     async def leader(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -386,16 +394,22 @@ async def follow_scripted_leader(
             writer.close()
             done.set()
 
-    server = await asyncio.start_server(leader, "127.0.0.1", leader_port)
+    server = await asyncio.start_server(leader, "127.0.0.1", port)
     try:
+        yield server.sockets[0].getsockname()[1], done
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def follow_scripted_leader(peer: QuorumPeer, leader_port: int, script: Script) -> None:
+    """One term of `peer` following a leader that plays `script`, then hangs up."""
+    async with scripted_leader(script, leader_port) as (_, done):
         assert peer.fle is not None
         peer.fle.current_vote = Vote(1, 0, 1, 0)  # the election chose server.1
         async with asyncio.timeout(20):
             await peer.follow(Follower)
             await done.wait()
-    finally:
-        server.close()
-        await server.wait_closed()
 
 
 async def register_follower(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, epoch: int) -> QuorumPacket:
@@ -406,3 +420,16 @@ async def register_follower(reader: asyncio.StreamReader, writer: asyncio.Stream
     ackepoch = await read_packet(reader)
     assert ackepoch.type == PacketType.ACKEPOCH
     return ackepoch
+
+
+async def sync_by_empty_diff(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, epoch: int, newleader_data: bytes | None = None
+) -> None:
+    """Register the follower, then sync it with nothing to send: DIFF, NEWLEADER (with
+    `newleader_data`), its ACK, UPTODATE, its ACK. The follower then serves in `epoch`."""
+    await register_follower(reader, writer, epoch)
+    writer.write(enc(packet(PacketType.DIFF, 0)) + enc(packet(PacketType.NEWLEADER, z(epoch, 0), newleader_data)))
+    ack = await read_packet(reader)
+    assert (ack.type, ack.zxid) == (PacketType.ACK, z(epoch, 0))
+    writer.write(enc(packet(PacketType.UPTODATE, -1)))
+    assert (await read_packet(reader)).type == PacketType.ACK

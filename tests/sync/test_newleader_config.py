@@ -20,10 +20,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from test_sync_learner import enc, handshake, run_follower, z
+from quorum_helpers import sync_by_empty_diff, z
+from test_sync_learner import run_follower
 
 from zk import lab
-from zk.broadcast import PacketType, packet, read_packet
+from zk.broadcast import PacketType
 from zk.broadcast.learner_handler import LearnerHandler
 from zk.broadcast.packets import PROTOCOL_VERSION
 from zk.election.quorum import QuorumMaj
@@ -71,12 +72,7 @@ def test_newleader_to_a_pre_zab_1_learner_carries_nothing() -> None:
 
 def _newleader_script(data: bytes | None) -> Any:
     async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await handshake(reader, writer, 2)
-        writer.write(enc(packet(PacketType.DIFF, 0)) + enc(packet(PacketType.NEWLEADER, z(2, 0), data)))
-        ack = await read_packet(reader)
-        assert (ack.type, ack.zxid) == (PacketType.ACK, z(2, 0))
-        writer.write(enc(packet(PacketType.UPTODATE, -1)))
-        await read_packet(reader)  # the ACK of UPTODATE
+        await sync_by_empty_diff(reader, writer, 2, data)
 
     return script
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from quorum_helpers import create_entry, enc, z
+from quorum_helpers import Script, create_entry, enc, register_follower, scripted_leader, z
 
 from zk.broadcast import Follower, PacketType, packet, read_packet
 from zk.broadcast.packets import encode_txn
@@ -77,69 +77,46 @@ class FakePeer:
         self.serving = zks
 
 
-Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Any]
-
-
 async def run_follower(tmp_path: Path, script: Script) -> tuple[list[tuple[Any, ...]], Follower]:
-    timeline: list[tuple[Any, ...]] = []
-    done = asyncio.Event()
+    async with scripted_leader(script) as (port, done):
+        timeline: list[tuple[Any, ...]] = []
+        peer = FakePeer(timeline, port)
+        snap_log = FileTxnSnapLog(tmp_path)
+        db = ZKDatabase(DataTree(), snap_log=snap_log)
+        db.load_data_base(DataTree)
+        db.take_snapshot({})
 
-    async def leader(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        real_commit, real_snapshot = db.commit, db.take_snapshot
+
+        def commit() -> None:
+            real_commit()
+            timeline.append(("fsync", snap_log.get_last_logged_zxid()))
+
+        def take_snapshot(sessions: dict[int, int]) -> Path | None:
+            path = real_snapshot(sessions)
+            timeline.append(("snapshot", db.tree.last_processed_zxid))
+            return path
+
+        db.commit = commit  # type: ignore[method-assign]
+        db.take_snapshot = take_snapshot  # type: ignore[method-assign]
+        follower = Follower(peer, 1, ServerConfig(data_dir=tmp_path), db)  # type: ignore[arg-type]
+        real_write = follower.write_packet
+
+        def write_packet(qp: QuorumPacket) -> None:
+            timeline.append(("send", PacketType(qp.type).name, qp.zxid))
+            real_write(qp)
+
+        follower.write_packet = write_packet  # type: ignore[method-assign]
         try:
-            await script(reader, writer)
+            async with asyncio.timeout(20):
+                await follower.run(sync_with_leader)
+                await done.wait()
         finally:
-            writer.close()
-            done.set()
-
-    server = await asyncio.start_server(leader, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    peer = FakePeer(timeline, port)
-    snap_log = FileTxnSnapLog(tmp_path)
-    db = ZKDatabase(DataTree(), snap_log=snap_log)
-    db.load_data_base(DataTree)
-    db.take_snapshot({})
-
-    real_commit, real_snapshot = db.commit, db.take_snapshot
-
-    def commit() -> None:
-        real_commit()
-        timeline.append(("fsync", snap_log.get_last_logged_zxid()))
-
-    def take_snapshot(sessions: dict[int, int]) -> Path | None:
-        path = real_snapshot(sessions)
-        timeline.append(("snapshot", db.tree.last_processed_zxid))
-        return path
-
-    db.commit = commit  # type: ignore[method-assign]
-    db.take_snapshot = take_snapshot  # type: ignore[method-assign]
-    follower = Follower(peer, 1, ServerConfig(data_dir=tmp_path), db)  # type: ignore[arg-type]
-    real_write = follower.write_packet
-
-    def write_packet(qp: QuorumPacket) -> None:
-        timeline.append(("send", PacketType(qp.type).name, qp.zxid))
-        real_write(qp)
-
-    follower.write_packet = write_packet  # type: ignore[method-assign]
-    try:
-        async with asyncio.timeout(20):
-            await follower.run(sync_with_leader)
-            await done.wait()
-    finally:
-        server.close()
-        if follower.zks is not None:
-            await follower.zks.stop()
-        else:
-            db.close()
-    return timeline, follower
-
-
-async def handshake(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, epoch: int) -> QuorumPacket:
-    qp = await read_packet(reader)
-    assert qp.type == PacketType.FOLLOWERINFO
-    writer.write(enc(packet(PacketType.LEADERINFO, z(epoch, 0), struct.pack(">i", 0x10000))))
-    ackepoch = await read_packet(reader)
-    assert ackepoch.type == PacketType.ACKEPOCH
-    return ackepoch
+            if follower.zks is not None:
+                await follower.zks.stop()
+            else:
+                db.close()
+        return timeline, follower
 
 
 async def read_until(reader: asyncio.StreamReader, n: int) -> list[QuorumPacket]:
@@ -154,7 +131,7 @@ def index(timeline: list[tuple[Any, ...]], item: tuple[Any, ...]) -> int:
 
 
 async def diff_script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    await handshake(reader, writer, 2)
+    await register_follower(reader, writer, 2)
     for qp in [
         packet(PacketType.DIFF, z(1, 2)),
         packet(PacketType.PROPOSAL, z(1, 1), encode_txn(create_entry(z(1, 1), "/a"))),
@@ -224,7 +201,7 @@ async def test_diff_sync_applies_the_committed_txns_in_order(diff_run: tuple[lis
 
 
 async def snap_script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    await handshake(reader, writer, 2)
+    await register_follower(reader, writer, 2)
     tree = DataTree()
     tree.process_txn(create_entry(z(1, 1), "/snapped").header, create_entry(z(1, 1), "/snapped").txn)
     writer.write(enc(packet(PacketType.SNAP, z(1, 1))) + serialize_wire_snapshot(tree, {0x77: 4000}))
@@ -261,7 +238,7 @@ async def test_ZOOKEEPER_4925_a_hole_in_the_proposals_is_refused(tmp_path: Path)
     lead and spread the hole. Ours: Learner.check_continuity."""
 
     async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await handshake(reader, writer, 2)
+        await register_follower(reader, writer, 2)
         for qp in [
             packet(PacketType.DIFF, z(1, 3)),
             packet(PacketType.PROPOSAL, z(1, 1), encode_txn(create_entry(z(1, 1), "/a"))),
@@ -291,7 +268,7 @@ async def test_bad_input_from_the_leader_ends_the_term_before_anything_is_acked(
     up, ACKs nothing and moves to no new epoch; the QuorumPeer then elects again."""
 
     async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await handshake(reader, writer, 2)
+        await register_follower(reader, writer, 2)
         writer.write(enc(packet(PacketType.DIFF, z(1, 2))))
         writer.write(enc(packet(PacketType.PROPOSAL, z(1, 1), encode_txn(create_entry(z(1, 1), "/a")))))
         writer.write(BAD_FROM_THE_LEADER[name])

@@ -12,14 +12,12 @@ reloads it from disk.
 from __future__ import annotations
 
 import asyncio
-import struct
 from pathlib import Path
 
-from quorum_helpers import OPEN_ACL, enc, scripted_peer
+from quorum_helpers import OPEN_ACL, enc, follow_scripted_leader, register_follower, scripted_peer
 
-from zk.broadcast import Follower, PacketType, packet, read_packet
+from zk.broadcast import PacketType, packet
 from zk.data import DataTree
-from zk.election.vote import Vote
 from zk.jute.records import CreateTxn, TxnHeader
 from zk.protocol.constants import OpCode
 from zk.sync import serialize_wire_snapshot
@@ -31,37 +29,24 @@ async def test_ZOOKEEPER_3642_a_snap_cut_off_before_newleader_is_dropped(tmp_pat
     """A leader dies after SNAP but before NEWLEADER: the snapshot is on no disk, so the learner must not keep its
     zxid, or a later DIFF skips everything before it. Ours: QuorumPeer's end of term reloads from disk."""
     peer, leader_port = scripted_peer(tmp_path)
-    served = asyncio.Event()
 
     async def leader(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            qp = await read_packet(reader)
-            assert qp.type == PacketType.FOLLOWERINFO
-            writer.write(enc(packet(PacketType.LEADERINFO, 2 << 32, struct.pack(">i", 0x10000))))
-            assert (await read_packet(reader)).type == PacketType.ACKEPOCH
-            tree = DataTree()
-            hdr = TxnHeader(0x55, 1, SNAP_ZXID, 0, OpCode.create)
-            tree.process_txn(hdr, CreateTxn("/snapped", b"", OPEN_ACL, False, 1))
-            writer.write(enc(packet(PacketType.SNAP, SNAP_ZXID)) + serialize_wire_snapshot(tree, {}))
-            await writer.drain()
-        finally:
-            writer.close()  # the leader dies: no NEWLEADER
-            served.set()
+        await register_follower(reader, writer, 2)
+        tree = DataTree()
+        hdr = TxnHeader(0x55, 1, SNAP_ZXID, 0, OpCode.create)
+        tree.process_txn(hdr, CreateTxn("/snapped", b"", OPEN_ACL, False, 1))
+        writer.write(enc(packet(PacketType.SNAP, SNAP_ZXID)) + serialize_wire_snapshot(tree, {}))
+        await writer.drain()  # then the leader dies: no NEWLEADER
 
-    server = await asyncio.start_server(leader, "127.0.0.1", leader_port)
     try:
         await peer.start()
-        assert peer.db is not None and peer.fle is not None
+        assert peer.db is not None
         assert peer.db.tree.last_processed_zxid == 0
-        peer.fle.current_vote = Vote(1, 0, 1, 0)  # the election chose server.1
-        async with asyncio.timeout(20):
-            await peer.follow(Follower)
-            await served.wait()
+        await follow_scripted_leader(peer, leader_port, leader)
         # what the next election will vote with, and what a restart would load, agree
         assert peer.db.tree.last_processed_zxid == 0
         assert peer.db.tree.get_node("/snapped") is None
         assert not (tmp_path / "version-2" / f"snapshot.{SNAP_ZXID:x}").exists()
         assert peer.current_epoch == 0  # no NEWLEADER: the epoch is not the leader's
     finally:
-        server.close()
         await peer.stop()

@@ -25,7 +25,15 @@ import asyncio
 import threading
 from pathlib import Path
 
-from quorum_helpers import create_entry, enc, follow_scripted_leader, register_follower, scripted_peer, z
+from quorum_helpers import (
+    create_entry,
+    enc,
+    follow_scripted_leader,
+    register_follower,
+    scripted_peer,
+    sync_by_empty_diff,
+    z,
+)
 
 from zk.broadcast import PacketType, packet, read_packet
 from zk.broadcast.packets import encode_txn
@@ -82,11 +90,7 @@ async def _term_ends_during_an_fsync(tmp_path: Path, cls: type[QuorumPeer]) -> t
     snap_log.commit = slow_commit  # type: ignore[method-assign]
 
     async def script(reader: Reader, writer: Writer_) -> None:
-        await register_follower(reader, writer, 1)
-        writer.write(enc(packet(PacketType.DIFF, 0)) + enc(packet(PacketType.NEWLEADER, z(1, 0))))
-        assert (await read_packet(reader)).type == PacketType.ACK
-        writer.write(enc(packet(PacketType.UPTODATE, -1)))
-        assert (await read_packet(reader)).type == PacketType.ACK
+        await sync_by_empty_diff(reader, writer, 1)
         armed.set()
         for i in range(1, N_PROPOSALS + 1):
             writer.write(enc(packet(PacketType.PROPOSAL, z(1, i), encode_txn(create_entry(z(1, i), f"/p{i}")))))

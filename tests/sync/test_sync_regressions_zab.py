@@ -18,6 +18,7 @@ from quorum_helpers import (
     follow_scripted_leader,
     register_follower,
     scripted_peer,
+    sync_by_empty_diff,
     until,
     z,
 )
@@ -258,11 +259,7 @@ async def test_ZOOKEEPER_4882_a_follower_whose_log_write_failed_holds_nothing_of
     findings: list[str] = []
 
     async def term_1(reader: Reader, writer: Writer_) -> None:
-        await register_follower(reader, writer, 1)
-        writer.write(enc(packet(PacketType.DIFF, 0)) + enc(packet(PacketType.NEWLEADER, z(1, 0))))
-        assert (await read_packet(reader)).type == PacketType.ACK
-        writer.write(enc(packet(PacketType.UPTODATE, -1)))
-        assert (await read_packet(reader)).type == PacketType.ACK
+        await sync_by_empty_diff(reader, writer, 1)
         hung_up = asyncio.Event()
         tasks = [asyncio.ensure_future(_read_until_hung_up(reader, hung_up)), asyncio.ensure_future(_ping(writer))]
         try:
